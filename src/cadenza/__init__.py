@@ -1,0 +1,1 @@
+"""cadenza: plans a tree of LLM calls to meet your requirements within a budget."""

@@ -1,0 +1,76 @@
+"""Every error cadenza raises, in one hierarchy.
+
+    CadenzaError
+    ├── UsageError              the caller asked for something impossible; fix the input
+    │   ├── InvalidTaskError    empty input, bad budget or threshold, bad requirement
+    │   ├── UnknownModelError   a model name cadenza cannot resolve
+    │   ├── ModelNotFoundError  a local model file that is not there
+    │   └── UnknownValidatorError
+    ├── ProviderError           a model endpoint failed
+    │   ├── TransientProviderError   worth retrying: 429, 5xx, timeout, dropped connection
+    │   └── PermanentProviderError   not worth retrying: 400, 401, 404, unreachable host
+    └── ValidatorError          a user's validator raised
+
+A UsageError is the caller's mistake (CLI exit code 2, no traceback); a ProviderError
+or a ValidatorError happens during a run and is recorded in its trace, and the run
+still returns its best candidate.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CadenzaError",
+    "InvalidTaskError",
+    "ModelNotFoundError",
+    "PermanentProviderError",
+    "ProviderError",
+    "TransientProviderError",
+    "UnknownModelError",
+    "UnknownValidatorError",
+    "UsageError",
+    "ValidatorError",
+]
+
+
+class CadenzaError(Exception):
+    """Base class of every error cadenza raises."""
+
+
+class UsageError(CadenzaError):
+    """The caller's input cannot work; the message says what to change."""
+
+
+class InvalidTaskError(UsageError):
+    """The task (input, requirements, budget, threshold) is not valid."""
+
+
+class UnknownModelError(UsageError):
+    """A model name that no provider understands."""
+
+
+class ModelNotFoundError(UsageError):
+    """A local model file that does not exist or cannot be loaded."""
+
+
+class UnknownValidatorError(UsageError):
+    """A validator referred to by a name that is not registered."""
+
+
+class ProviderError(CadenzaError):
+    """A model call failed."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class TransientProviderError(ProviderError):
+    """A failure that may pass: rate limit, server error, timeout, dropped connection."""
+
+
+class PermanentProviderError(ProviderError):
+    """A failure that retrying will not fix: bad request, bad key, unreachable endpoint."""
+
+
+class ValidatorError(CadenzaError):
+    """A validator raised an exception while checking a candidate."""

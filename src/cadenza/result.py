@@ -1,0 +1,106 @@
+"""What the user gets back: the answer, per-requirement scores, usage and the call tree."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "FinishReason",
+    "NodeKind",
+    "NodeStatus",
+    "RequirementResult",
+    "RequirementsResult",
+    "Result",
+    "TraceNode",
+    "Usage",
+]
+
+FinishReason = Literal[
+    "all_requirements_met",
+    "threshold_reached",
+    "budget_exhausted",
+    "no_further_improvement",
+    "cancelled",
+    "error",
+]
+
+NodeKind = Literal["run", "generate", "revise", "judge", "check"]
+NodeStatus = Literal["pending", "running", "ok", "failed", "cancelled", "skipped"]
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+    """Calls to a model with no known price: their cost is unknown, not zero."""
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class RequirementResult(BaseModel):
+    name: str
+    description: str
+    is_mandatory: bool
+    score: float = Field(ge=0.0, le=1.0)
+    reason: str
+    validator: str = ""
+    """Who judged it: ``code:<name>`` or ``judge:<model>``."""
+    weight: float = 1.0
+
+
+class RequirementsResult(BaseModel):
+    score: float = Field(ge=0.0, le=1.0)
+    finish_reason: FinishReason
+    finish_message: str = ""
+    requirements: list[RequirementResult] = Field(default_factory=list)
+
+
+class TraceNode(BaseModel):
+    id: str
+    parent: str | None
+    kind: NodeKind
+    model: str | None = None
+    status: NodeStatus = "pending"
+    candidate_id: str | None = None
+    """For generate/revise: the candidate it produced; for judge/check: the one it scored."""
+    requirement: str | None = None
+    messages: list[dict[str, str]] = Field(default_factory=list)
+    response: str | None = None
+    temperature: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+    latency_s: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+    scores: dict[str, float] = Field(default_factory=dict)
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Result(BaseModel):
+    """The outcome of a run. Same shape in Python, in the CLI's ``--json`` and over HTTP."""
+
+    result: str
+    requirements_result: RequirementsResult
+    usage: Usage
+    trace: list[TraceNode] = Field(default_factory=list)
+    best_candidate_id: str | None = None
+    models: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return self.requirements_result.score
+
+    @property
+    def finish_reason(self) -> FinishReason:
+        return self.requirements_result.finish_reason
+
+    def to_json(self, **kwargs: Any) -> str:
+        return self.model_dump_json(**kwargs)
