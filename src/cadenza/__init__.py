@@ -1,1 +1,69 @@
-"""cadenza: plans a tree of LLM calls to meet your requirements within a budget."""
+"""cadenza: plans a tree of LLM calls to meet your requirements within a budget.
+
+    import cadenza
+
+    result = cadenza.run(
+        "Write a haiku about the sea.",
+        ["Use only lowercase letters", "Do not use any commas"],
+        budget={"max_tokens": 4000},
+    )
+    print(result.result, result.requirements_result.score)
+"""
+
+from .errors import (
+    CadenzaError,
+    InvalidTaskError,
+    ModelNotFoundError,
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+    UnknownModelError,
+    UnknownValidatorError,
+    UsageError,
+    ValidatorError,
+)
+from .models.base import Model
+from .models.pricing import register_price
+from .models.registry import resolve_model
+from .result import RequirementResult, RequirementsResult, Result, TraceNode, Usage
+from .runner import RunControl, RunOptions, arun, arun_task, run
+from .task import Budget, ChatMessage, Requirement, Task, make_task
+from .trace import RunEvent
+from .validators.base import CheckContext, Verdict, validator
+
+__all__ = [
+    "Budget",
+    "CadenzaError",
+    "ChatMessage",
+    "CheckContext",
+    "InvalidTaskError",
+    "Model",
+    "ModelNotFoundError",
+    "PermanentProviderError",
+    "ProviderError",
+    "Requirement",
+    "RequirementResult",
+    "RequirementsResult",
+    "Result",
+    "RunControl",
+    "RunEvent",
+    "RunOptions",
+    "Task",
+    "TraceNode",
+    "TransientProviderError",
+    "UnknownModelError",
+    "UnknownValidatorError",
+    "Usage",
+    "UsageError",
+    "ValidatorError",
+    "Verdict",
+    "arun",
+    "arun_task",
+    "make_task",
+    "register_price",
+    "resolve_model",
+    "run",
+    "validator",
+]
+
+__version__ = "0.1.0"

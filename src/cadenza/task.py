@@ -111,7 +111,10 @@ class Budget(BaseModel):
             preset = value.get("preset")
             base = cls.preset(preset).model_dump() if preset else {}
             base.update({k: v for k, v in value.items() if k != "preset" and v is not None})
-            return cls(**base)
+            try:
+                return cls(**base)
+            except ValidationError as exc:
+                raise InvalidTaskError("invalid budget: " + _explain(exc, prefix="")) from None
         raise InvalidTaskError(f"budget must be low, medium, high or a dict of caps, not {value!r}")
 
 
@@ -218,10 +221,10 @@ def make_task(
         raise InvalidTaskError(_explain(exc)) from None
 
 
-def _explain(exc: ValidationError) -> str:
+def _explain(exc: ValidationError, prefix: str = "invalid task: ") -> str:
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "task"
         msg = err["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {msg}")
-    return "invalid task: " + "; ".join(parts)
+    return prefix + "; ".join(parts)

@@ -1,0 +1,13 @@
+"""The engine: budget ledger and call execution (retries, timeouts, concurrency)."""
+
+from .budget import BudgetLedger, Reservation
+from .calls import BudgetExhausted, CallFailed, CallRunner, CallSettings
+
+__all__ = [
+    "BudgetExhausted",
+    "BudgetLedger",
+    "CallFailed",
+    "CallRunner",
+    "CallSettings",
+    "Reservation",
+]

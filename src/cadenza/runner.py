@@ -1,0 +1,244 @@
+"""`arun` and `run`: task in, result out. Everything else is one call away from here.
+
+    task -> planner (search) -> engine (calls, budget) -> models / validators -> trace -> result
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import BudgetLedger, CallRunner, CallSettings
+from .errors import InvalidTaskError
+from .models.base import Model
+from .models.pricing import price_for
+from .models.registry import resolve_model
+from .planner import Outcome, Search, SearchSettings, overall_score
+from .planner.evaluation import Evaluator
+from .result import RequirementResult, RequirementsResult, Result
+from .task import Budget, ChatMessage, Requirement, RequirementLike, Task, make_task
+from .trace import RunEvent, TraceRecorder
+from .validators.base import Validator, get_validator
+
+__all__ = ["RunControl", "RunOptions", "arun", "arun_task", "run"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How cadenza searches, beyond the task itself. One object, passed everywhere."""
+
+    search: SearchSettings = field(default_factory=SearchSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
+    compile_requirements: bool = True
+    """Attach exact code checks to plain-language requirements whose meaning is clear."""
+
+
+class RunControl:
+    """Lets another task cancel a run; the run then returns what it has."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[Outcome] | None = None
+        self.cancel_requested = False
+
+    def cancel(self) -> None:
+        self.cancel_requested = True
+        if self._task is not None:
+            self._task.cancel()
+
+
+ModelLike = str | Model
+
+
+async def arun(
+    input: str | list[ChatMessage] | list[dict[str, str]],
+    requirements: list[RequirementLike] | None = None,
+    *,
+    budget: Budget | str | dict[str, Any] | None = None,
+    threshold: float = 1.0,
+    models: list[ModelLike] | ModelLike | None = None,
+    judge_model: ModelLike | None = None,
+    system_prompt: str | None = None,
+    options: RunOptions | None = None,
+    on_event: Callable[[RunEvent], None] | None = None,
+    control: RunControl | None = None,
+) -> Result:
+    """Run `input` against `requirements` within `budget`; return the best result found.
+
+    >>> import cadenza
+    >>> from cadenza.testing import ScriptedModel
+    >>> fake = ScriptedModel(["Hello, World", "hello world"])
+    >>> result = cadenza.run("Greet the world", [cadenza.Requirement(
+    ...     description="no commas", validator=lambda text: "," not in text)], models=[fake])
+    >>> result.result, result.requirements_result.finish_reason
+    ('hello world', 'all_requirements_met')
+    """
+    model_list = _as_list(models)
+    resolved = [resolve_model(m) for m in model_list] if model_list else None
+    judge = resolve_model(judge_model) if judge_model is not None else None
+    task = make_task(
+        input,
+        requirements,
+        budget=budget,
+        threshold=threshold,
+        models=[m.name for m in resolved] if resolved else None,
+        judge_model=judge.name if judge else None,
+        system_prompt=system_prompt,
+    )
+    return await arun_task(
+        task, options=options, on_event=on_event, control=control,
+        models=resolved, judge=judge,
+    )
+
+
+def _as_list(models: list[ModelLike] | ModelLike | None) -> list[ModelLike]:
+    if models is None:
+        return []
+    if isinstance(models, str | Model):
+        return [models]
+    return list(models)
+
+
+async def arun_task(
+    task: Task,
+    *,
+    options: RunOptions | None = None,
+    on_event: Callable[[RunEvent], None] | None = None,
+    control: RunControl | None = None,
+    models: list[Model] | None = None,
+    judge: Model | None = None,
+) -> Result:
+    """Run a prepared `Task`. Bad input raises a `UsageError` before anything is spent."""
+    options = options or RunOptions()
+    started = time.monotonic()
+    models = models or [resolve_model(name) for name in task.models]
+    judge = judge or (resolve_model(task.judge_model) if task.judge_model else models[0])
+    if task.budget.max_usd is not None:
+        for m in [*models, judge]:
+            if price_for(m.name) is None:
+                raise InvalidTaskError(
+                    f"max_usd cannot be enforced: model {m.name!r} has no known price; add "
+                    "one with cadenza.register_price(...) or cap tokens with max_tokens"
+                )
+    requirements = _prepare_requirements(task.requirements, options.compile_requirements)
+    task = task.model_copy(update={"requirements": requirements})
+    code = {r.name: _code_validator(r) for r in requirements if r.validator is not None}
+
+    trace = TraceRecorder(on_event)
+    ledger = BudgetLedger(task.budget)
+    calls = CallRunner(ledger, trace, options.calls)
+    evaluator = Evaluator(task=task, code=code, judge=judge, calls=calls, trace=trace)
+    search = Search(task, models, evaluator, calls, ledger, trace, options.search)
+
+    outcome = await _drive(search, ledger, control)
+    return _result(task, outcome, ledger, trace, models, time.monotonic() - started)
+
+
+async def _drive(search: Search, ledger: BudgetLedger, control: RunControl | None) -> Outcome:
+    seconds = ledger.seconds_left()
+    inner = asyncio.ensure_future(search.run())
+    if control is not None:
+        control._task = inner
+        if control.cancel_requested:
+            inner.cancel()
+    try:
+        async with asyncio.timeout(seconds):
+            return await inner
+    except TimeoutError:
+        inner.cancel()
+        await asyncio.gather(inner, return_exceptions=True)
+        return Outcome(search.state, "budget_exhausted",
+                       f"budget exhausted: time limit of {ledger.budget.max_seconds:g} s reached")
+    except asyncio.CancelledError:
+        inner.cancel()
+        await asyncio.gather(inner, return_exceptions=True)
+        if control is not None and control.cancel_requested:
+            return Outcome(search.state, "cancelled", "cancelled on request")
+        raise
+
+
+def _prepare_requirements(reqs: list[Requirement], compile_them: bool) -> list[Requirement]:
+    if not compile_them:
+        return list(reqs)
+    from .validators import ifeval  # noqa: F401  (registers the built-in checks)
+    from .validators.compiler import compile_requirements
+
+    return compile_requirements(list(reqs), enabled=True)
+
+
+def _code_validator(req: Requirement) -> Validator:
+    v = req.validator
+    if isinstance(v, str):
+        return get_validator(v)
+    if callable(v):
+        return Validator(name=getattr(v, "__name__", req.name), fn=v)
+    raise InvalidTaskError(f"requirement {req.name!r}: validator must be a name or a callable")
+
+
+def _result(
+    task: Task,
+    outcome: Outcome,
+    ledger: BudgetLedger,
+    trace: TraceRecorder,
+    models: list[Model],
+    seconds: float,
+) -> Result:
+    state = outcome.state
+    best = state.best
+    verdicts = best.verdicts if best else {}
+    missing = {
+        "budget_exhausted": "not checked: the budget ran out first",
+        "cancelled": "not checked: the run was cancelled first",
+        "error": "not checked: the run failed first",
+    }.get(outcome.finish_reason, "not checked")
+    reqs = []
+    for r in task.requirements:
+        j = verdicts.get(r.name)
+        label = (j.validator if j else
+                 f"code:{r.validator_name}" if r.validator is not None else
+                 f"judge:{task.judge_model or models[0].name}")
+        reqs.append(RequirementResult(
+            name=r.name, description=r.description, is_mandatory=r.is_mandatory,
+            score=j.score if j else 0.0,
+            reason=j.reason if j else (missing if best else "no candidate was produced"),
+            validator=label, weight=r.weight,
+        ))
+    score = overall_score(task.requirements, verdicts) if best else 0.0
+    root = trace.root
+    trace.finish(
+        root,
+        "failed" if outcome.finish_reason == "error" else "ok",
+        input_tokens=ledger.usage.input_tokens,
+        output_tokens=ledger.usage.output_tokens,
+        cost_usd=ledger.usage.cost_usd,
+        latency_s=seconds,
+        response=best.text if best else None,
+        candidate_id=best.id if best else None,
+        error=outcome.message if outcome.finish_reason == "error" else None,
+        scores={r.name: r.score for r in reqs},
+    )
+    return Result(
+        result=best.text if best else "",
+        requirements_result=RequirementsResult(
+            score=score, finish_reason=outcome.finish_reason,
+            finish_message=outcome.message, requirements=reqs,
+        ),
+        usage=ledger.usage.model_copy(),
+        trace=trace.snapshot(),
+        best_candidate_id=best.id if best else None,
+        models=[m.name for m in models],
+        seconds=seconds,
+    )
+
+
+def run(*args: Any, **kwargs: Any) -> Result:
+    """The synchronous form of `arun`, same arguments. Not for use inside an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(arun(*args, **kwargs))
+    raise RuntimeError(
+        "cadenza.run() was called inside a running event loop; use `await cadenza.arun(...)`"
+    )

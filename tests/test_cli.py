@@ -1,0 +1,78 @@
+"""The CLI, in-process: output shapes, exit codes, clear messages without tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cadenza.cli import main
+
+
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.argv", ["cadenza", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_json_prints_only_the_result_object(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        monkeypatch, capsys, "run", "Say hi", "-r", "Be polite", "-r", "!Be short",
+        "--model", "fake:cli", "--max-calls", "6", "--json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) >= {"result", "requirements_result", "usage", "trace"}
+    reqs = data["requirements_result"]["requirements"]
+    assert [r["description"] for r in reqs] == ["Be polite", "Be short"]
+    assert reqs[1]["is_mandatory"] is True
+    assert all(0 <= r["score"] <= 1 and r["reason"] for r in reqs)
+    assert data["usage"]["calls"] <= 6
+    assert len(data["trace"]) > 1
+
+
+def test_run_human_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys, "run", "Say hi", "-r", "Be polite",
+                           "--model", "fake:cli", "--max-calls", "4")
+    assert code == 0
+    assert "Be polite" in out and "usage:" in out and "score" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "   ", "--model", "fake:x"], "input is empty"),
+        (["run", "hi", "--model", "fake:x", "--threshold", "1.5"], "threshold"),
+        (["run", "hi", "--model", "fake:x", "--max-tokens", "-3"], "max_tokens"),
+        (["run", "hi", "--model", "nosuch:thing"], "nosuch"),
+        (["run", "hi", "--budget", "huge"], "huge"),
+        (["run"], "INSTRUCTION"),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    args: list[str], needle: str,
+) -> None:
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err + out
+
+
+def test_models_lists_something(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys, "models")
+    assert code == 0
+    assert "local:smollm2" in out

@@ -1,0 +1,291 @@
+"""Planner decisions, driven by the scripted fake model."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import cadenza
+from cadenza import Requirement, RunOptions, Verdict
+from cadenza.errors import PermanentProviderError, TransientProviderError
+from cadenza.models.base import ModelRequest
+from cadenza.planner import SearchSettings
+from cadenza.testing import ScriptedModel
+
+
+def no_commas(text: str) -> Verdict:
+    n = text.count(",")
+    return Verdict(1.0 if n == 0 else 1 / (1 + n), f"{n} commas found")
+
+
+def is_revision(req: ModelRequest) -> bool:
+    return "Rewrite your answer" in req.messages[-1].content
+
+
+async def test_no_requirements_one_call(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(["hello"])
+    result = await cadenza.arun("Say hello", models=[fake], options=fast_options)
+    assert result.result == "hello"
+    assert result.requirements_result.score == 1.0
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    assert len(fake.generation_requests) >= 1
+    assert result.usage.calls == len(fake.requests)
+
+
+async def test_first_prompt_is_the_input_plus_unstated_requirements(
+    fast_options: RunOptions,
+) -> None:
+    fake = ScriptedModel(["x, y"] * 4 + ["x y"])
+    await cadenza.arun(
+        "Write a haiku about the sea.",
+        [Requirement(description="Do not use any commas", validator=no_commas)],
+        models=[fake], options=fast_options,
+    )
+    first = fake.generation_requests[0]
+    assert first.temperature == 0.0
+    assert first.messages[-1].content == "Write a haiku about the sea.\n\nDo not use any commas."
+    # one sample in four sends the input exactly as the user wrote it
+    plain = [r for r in fake.generation_requests if r.messages[-1].content ==
+             "Write a haiku about the sea."]
+    assert plain
+
+
+async def test_input_that_states_its_requirements_is_sent_unchanged(
+    fast_options: RunOptions,
+) -> None:
+    fake = ScriptedModel(["a b"])
+    prompt = "Write a poem. Do not use any commas."
+    await cadenza.arun(prompt, [Requirement(description="Do not use any commas",
+                                            validator=no_commas)],
+                       models=[fake], options=fast_options)
+    assert all(r.messages[-1].content == prompt for r in fake.generation_requests)
+
+
+async def test_stops_and_cancels_when_a_candidate_meets_everything(
+    fast_options: RunOptions,
+) -> None:
+    calls = 0
+
+    def answer(req: ModelRequest) -> str:
+        nonlocal calls
+        calls += 1
+        return "clean answer" if req.temperature == 0.0 else "a, b, c"
+
+    fast = ScriptedModel(default=answer, delay=0.0)
+
+    class Slow(ScriptedModel):
+        async def complete(self, request: ModelRequest):  # type: ignore[no-untyped-def]
+            if request.temperature != 0.0:
+                await asyncio.sleep(5)
+            return await super().complete(request)
+
+    slow = Slow(default=answer, name="fake:slow")
+    result = await cadenza.arun(
+        "Write", [Requirement(description="no commas", validator=no_commas)],
+        models=[slow], options=fast_options,
+    )
+    assert result.result == "clean answer"
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    statuses = [n.status for n in result.trace if n.kind == "generate"]
+    assert statuses.count("ok") == 1 and statuses.count("cancelled") >= 1
+    assert result.seconds < 4
+    del fast
+
+
+async def test_generate_and_fix_uses_the_feedback(fast_options: RunOptions) -> None:
+    def answer(req: ModelRequest) -> str:
+        if is_revision(req):
+            return "the sea is calm and blue"
+        return "the sea, calm, blue"
+
+    fake = ScriptedModel(default=answer)
+    result = await cadenza.arun(
+        "Write about the sea", [Requirement(description="Do not use any commas",
+                                            validator=no_commas)],
+        models=[fake], options=fast_options,
+    )
+    assert result.result == "the sea is calm and blue"
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    revise = [n for n in result.trace if n.kind == "revise"]
+    assert revise, "expected a revision"
+    parent = next(n for n in result.trace if n.id == revise[0].parent)
+    assert parent.kind == "generate"
+    fix_prompt = revise[0].messages[-1]["content"]
+    assert "2 commas found" in fix_prompt and "Do not use any commas" in fix_prompt
+    assert revise[0].messages[-2] == {"role": "assistant", "content": "the sea, calm, blue"}
+
+
+async def test_llm_judged_requirement(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(
+        ["hi", "hello please", "yo", "hey"],
+        judge=lambda req, text: 1.0 if "please" in text else 0.2,
+    )
+    result = await cadenza.arun("Greet me", ["Be polite"], models=[fake], options=fast_options)
+    assert result.result == "hello please"
+    r = result.requirements_result.requirements[0]
+    assert r.score == 1.0 and r.validator == "judge:fake:scripted"
+    assert [n for n in result.trace if n.kind == "judge" and n.scores]
+
+
+async def test_unparseable_judge_is_a_failed_judgement_not_a_pass(
+    fast_options: RunOptions,
+) -> None:
+    fake = ScriptedModel(["answer"], judge=lambda req, text: "I like it a lot!")
+    opts = RunOptions(calls=fast_options.calls,
+                      search=SearchSettings(max_output_tokens=16, patience=1),
+                      compile_requirements=False)
+    result = await cadenza.arun("Do it", ["Be brief"], models=[fake], options=opts,
+                                budget={"max_calls": 6})
+    r = result.requirements_result.requirements[0]
+    assert r.score == 0.0
+    assert "failed judgement" in r.reason
+    assert result.requirements_result.finish_reason != "all_requirements_met"
+    assert any(n.kind == "judge" and n.status == "failed" for n in result.trace)
+
+
+async def test_mandatory_requirement_zeroes_the_score(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(default="a, b")
+    result = await cadenza.arun(
+        "x",
+        [Requirement(description="no commas", validator=no_commas, is_mandatory=True),
+         Requirement(description="short", validator=lambda t: True)],
+        models=[fake], options=fast_options, budget={"max_calls": 4},
+    )
+    rr = result.requirements_result
+    assert rr.requirements[1].score == 1.0 and rr.requirements[0].score < 1.0
+    assert rr.score == 0.0
+
+
+async def test_weighted_mean_and_threshold(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(default="a, b")
+    result = await cadenza.arun(
+        "x",
+        [Requirement(description="no commas", validator=no_commas, weight=1),
+         Requirement(description="always", validator=lambda t: True, weight=3)],
+        models=[fake], options=fast_options, threshold=0.8, budget={"max_calls": 10},
+    )
+    rr = result.requirements_result
+    assert rr.score == pytest.approx((1 / 2 + 3) / 4)  # "a, b": one comma scores 1/2
+    assert rr.finish_reason == "threshold_reached"
+    assert result.usage.calls == 1 or rr.score >= 0.8
+
+
+async def test_weak_candidates_are_dropped_before_judging(fast_options: RunOptions) -> None:
+    def answer(req: ModelRequest) -> str:
+        return "good answer" if req.temperature == 0.0 else "bad, bad, bad"
+
+    fake = ScriptedModel(default=answer, judge=lambda req, text: 0.5)
+    opts = RunOptions(calls=fast_options.calls, compile_requirements=False,
+                      search=SearchSettings(max_output_tokens=16, width=1, patience=2))
+    result = await cadenza.arun(
+        "x",
+        [Requirement(description="no commas", validator=no_commas, is_mandatory=True),
+         "Be interesting"],
+        models=[fake], options=opts, budget={"max_calls": 12},
+    )
+    judged_candidates = {n.candidate_id for n in result.trace if n.kind == "judge"}
+    bad = {n.candidate_id for n in result.trace
+           if n.kind in ("generate", "revise") and n.response == "bad, bad, bad"}
+    assert bad, "expected some bad candidates"
+    assert not (judged_candidates & bad)
+
+
+async def test_validator_that_raises_is_reported_not_fatal(fast_options: RunOptions) -> None:
+    def broken(text: str) -> bool:
+        raise KeyError("oops")
+
+    fake = ScriptedModel(default="answer")
+    result = await cadenza.arun("x", [Requirement(description="d", validator=broken)],
+                                models=[fake], options=fast_options, budget={"max_calls": 3})
+    r = result.requirements_result.requirements[0]
+    assert r.score == 0.0 and "validator failed" in r.reason and "KeyError" in r.reason
+    assert result.result == "answer"
+    assert any(n.kind == "check" and n.status == "failed" for n in result.trace)
+
+
+async def test_budget_exhausted_keeps_best(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(default="one, two three four")
+    result = await cadenza.arun(
+        "count", [Requirement(description="no commas", validator=no_commas)],
+        models=[fake], options=fast_options, budget={"max_tokens": 120},
+    )
+    assert result.requirements_result.finish_reason == "budget_exhausted"
+    assert result.result == "one, two three four"
+    assert result.usage.total_tokens <= 120
+    assert "tokens" in result.requirements_result.finish_message
+
+
+async def test_permanent_error_stops_with_clear_status(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(default=PermanentProviderError("401: set OPENAI_API_KEY"))
+    result = await cadenza.arun("x", ["y"], models=[fake], options=fast_options)
+    rr = result.requirements_result
+    assert rr.finish_reason == "error"
+    assert "OPENAI_API_KEY" in rr.finish_message
+    assert result.result == ""
+    assert all(n.status in ("failed", "cancelled") for n in result.trace if n.kind == "generate")
+
+
+async def test_transient_errors_are_retried(fast_options: RunOptions) -> None:
+    fake = ScriptedModel([TransientProviderError("429 rate limited"), "fine"])
+    result = await cadenza.arun("x", models=[fake], options=RunOptions(
+        calls=fast_options.calls, compile_requirements=False,
+        search=SearchSettings(width=1)))
+    assert result.result == "fine"
+    node = next(n for n in result.trace if n.kind == "generate")
+    assert node.attempts == 2 and node.status == "ok"
+    assert result.usage.calls == 2
+
+
+async def test_time_limit(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(default="a, b", delay=0.2)
+    result = await cadenza.arun(
+        "x", [Requirement(description="no commas", validator=no_commas)],
+        models=[fake], options=fast_options, budget={"max_calls": 100, "max_seconds": 0.7},
+    )
+    assert result.requirements_result.finish_reason == "budget_exhausted"
+    assert "time limit" in result.requirements_result.finish_message
+    assert result.result == "a, b"
+    assert result.seconds < 2
+
+
+async def test_cancel_returns_best_so_far(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(default="a, b", delay=0.05)
+    control = cadenza.RunControl()
+
+    async def cancel_soon() -> None:
+        await asyncio.sleep(0.3)
+        control.cancel()
+
+    asyncio.get_running_loop().create_task(cancel_soon())
+    result = await cadenza.arun(
+        "x", [Requirement(description="no commas", validator=no_commas)],
+        models=[fake], options=fast_options, budget={"max_calls": 1000}, control=control,
+    )
+    assert result.requirements_result.finish_reason == "cancelled"
+    assert result.result == "a, b"
+    assert any(n.status == "cancelled" for n in result.trace)
+
+
+async def test_several_models_share_the_work(fast_options: RunOptions) -> None:
+    a = ScriptedModel(default="a, a", name="fake:a")
+    b = ScriptedModel(default="b, b", name="fake:b")
+    result = await cadenza.arun(
+        "x", [Requirement(description="no commas", validator=no_commas)],
+        models=[a, b], options=fast_options, budget={"max_calls": 8},
+    )
+    assert a.requests and b.requests
+    assert {n.model for n in result.trace if n.kind == "generate"} == {"fake:a", "fake:b"}
+
+
+def test_sync_run_refuses_inside_a_loop() -> None:
+    async def inner() -> None:
+        with pytest.raises(RuntimeError, match="arun"):
+            cadenza.run("x", models=[ScriptedModel(["y"])])
+
+    asyncio.run(inner())
+
+
+def test_sync_run() -> None:
+    result = cadenza.run("x", models=[ScriptedModel(["y"])])
+    assert result.result == "y"
