@@ -36,8 +36,13 @@ budgets = st.fixed_dictionaries(
     fail_rate=st.sampled_from([0.0, 0.1, 0.3]),
 )
 def test_no_budget_is_ever_exceeded(
-    budget: dict[str, int], seed: int, n_code: int, n_judged: int, width: int,
-    max_out: int, fail_rate: float,
+    budget: dict[str, int],
+    seed: int,
+    n_code: int,
+    n_judged: int,
+    width: int,
+    max_out: int,
+    fail_rate: float,
 ) -> None:
     rng = random.Random(seed)
 
@@ -54,8 +59,11 @@ def test_no_budget_is_ever_exceeded(
 
     fake = ScriptedModel(default=answer, judge=judge)
     reqs: list[Requirement] = [
-        Requirement(description=f"code {i}", validator=lambda t, i=i: (len(t) + i) % 3 == 0,
-                    is_mandatory=rng.random() < 0.3)
+        Requirement(
+            description=f"code {i}",
+            validator=lambda t, i=i: (len(t) + i) % 3 == 0,
+            is_mandatory=rng.random() < 0.3,
+        )
         for i in range(n_code)
     ] + [Requirement(description=f"judged {i}") for i in range(n_judged)]
     options = RunOptions(
@@ -63,8 +71,7 @@ def test_no_budget_is_ever_exceeded(
         search=SearchSettings(max_output_tokens=max_out, width=width, patience=3),
         compile_requirements=False,
     )
-    result = asyncio.run(cadenza.arun("write", reqs, models=[fake], budget=budget,
-                                      options=options))
+    result = asyncio.run(cadenza.arun("write", reqs, models=[fake], budget=budget, options=options))
     used = result.usage
     traced = sum(n.input_tokens + n.output_tokens for n in result.trace if n.kind != "run")
     if "max_tokens" in budget:
@@ -74,6 +81,9 @@ def test_no_budget_is_ever_exceeded(
         assert used.calls <= budget["max_calls"]
     assert len(fake.requests) == used.calls
     assert result.requirements_result.finish_reason in (
-        "all_requirements_met", "threshold_reached", "budget_exhausted",
-        "no_further_improvement", "error",
+        "all_requirements_met",
+        "threshold_reached",
+        "budget_exhausted",
+        "no_further_improvement",
+        "error",
     )

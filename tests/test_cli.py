@@ -26,8 +26,19 @@ def test_run_json_prints_only_the_result_object(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = run_cli(
-        monkeypatch, capsys, "run", "Say hi", "-r", "Be polite", "-r", "!Be short",
-        "--model", "fake:cli", "--max-calls", "6", "--json",
+        monkeypatch,
+        capsys,
+        "run",
+        "Say hi",
+        "-r",
+        "Be polite",
+        "-r",
+        "!Be short",
+        "--model",
+        "fake:cli",
+        "--max-calls",
+        "6",
+        "--json",
     )
     assert code == 0, err
     data = json.loads(out)
@@ -43,8 +54,18 @@ def test_run_json_prints_only_the_result_object(
 def test_run_human_output(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run_cli(monkeypatch, capsys, "run", "Say hi", "-r", "Be polite",
-                           "--model", "fake:cli", "--max-calls", "4")
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "run",
+        "Say hi",
+        "-r",
+        "Be polite",
+        "--model",
+        "fake:cli",
+        "--max-calls",
+        "4",
+    )
     assert code == 0
     assert "Be polite" in out and "usage:" in out and "score" in out
 
@@ -61,8 +82,10 @@ def test_run_human_output(
     ],
 )
 def test_usage_errors_exit_2_without_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    args: list[str], needle: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    needle: str,
 ) -> None:
     code, out, err = run_cli(monkeypatch, capsys, *args)
     assert code == 2

@@ -61,12 +61,20 @@ async def test_runs_finish_with_a_clear_status(seed: int) -> None:
         compile_requirements=False,
     )
     result = await cadenza.arun(
-        "write", [Requirement(description="no commas", validator=comma_free), "Be nice"],
-        models=[fake], options=options, budget={"max_calls": 25, "max_tokens": 3000},
+        "write",
+        [Requirement(description="no commas", validator=comma_free), "Be nice"],
+        models=[fake],
+        options=options,
+        budget={"max_calls": 25, "max_tokens": 3000},
     )
     rr = result.requirements_result
-    assert rr.finish_reason in ("all_requirements_met", "threshold_reached",
-                                "budget_exhausted", "no_further_improvement", "error")
+    assert rr.finish_reason in (
+        "all_requirements_met",
+        "threshold_reached",
+        "budget_exhausted",
+        "no_further_improvement",
+        "error",
+    )
     assert rr.finish_message
     assert result.usage.calls <= 25
     for node in result.trace:
@@ -75,8 +83,10 @@ async def test_runs_finish_with_a_clear_status(seed: int) -> None:
             assert node.error
     if result.best_candidate_id is not None:
         assert result.result == next(
-            n.response.strip() for n in result.trace
-            if n.candidate_id == result.best_candidate_id and n.kind in ("generate", "revise")
+            n.response.strip()
+            for n in result.trace
+            if n.candidate_id == result.best_candidate_id
+            and n.kind in ("generate", "revise")
             and n.response is not None
         )
     if rr.finish_reason == "error":

@@ -40,14 +40,18 @@ async def test_first_prompt_is_the_input_plus_unstated_requirements(
     await cadenza.arun(
         "Write a haiku about the sea.",
         [Requirement(description="Do not use any commas", validator=no_commas)],
-        models=[fake], options=fast_options,
+        models=[fake],
+        options=fast_options,
     )
     first = fake.generation_requests[0]
     assert first.temperature == 0.0
     assert first.messages[-1].content == "Write a haiku about the sea.\n\nDo not use any commas."
     # one sample in four sends the input exactly as the user wrote it
-    plain = [r for r in fake.generation_requests if r.messages[-1].content ==
-             "Write a haiku about the sea."]
+    plain = [
+        r
+        for r in fake.generation_requests
+        if r.messages[-1].content == "Write a haiku about the sea."
+    ]
     assert plain
 
 
@@ -56,9 +60,12 @@ async def test_input_that_states_its_requirements_is_sent_unchanged(
 ) -> None:
     fake = ScriptedModel(["a b"])
     prompt = "Write a poem. Do not use any commas."
-    await cadenza.arun(prompt, [Requirement(description="Do not use any commas",
-                                            validator=no_commas)],
-                       models=[fake], options=fast_options)
+    await cadenza.arun(
+        prompt,
+        [Requirement(description="Do not use any commas", validator=no_commas)],
+        models=[fake],
+        options=fast_options,
+    )
     assert all(r.messages[-1].content == prompt for r in fake.generation_requests)
 
 
@@ -82,8 +89,10 @@ async def test_stops_and_cancels_when_a_candidate_meets_everything(
 
     slow = Slow(default=answer, name="fake:slow")
     result = await cadenza.arun(
-        "Write", [Requirement(description="no commas", validator=no_commas)],
-        models=[slow], options=fast_options,
+        "Write",
+        [Requirement(description="no commas", validator=no_commas)],
+        models=[slow],
+        options=fast_options,
     )
     assert result.result == "clean answer"
     assert result.requirements_result.finish_reason == "all_requirements_met"
@@ -101,9 +110,10 @@ async def test_generate_and_fix_uses_the_feedback(fast_options: RunOptions) -> N
 
     fake = ScriptedModel(default=answer)
     result = await cadenza.arun(
-        "Write about the sea", [Requirement(description="Do not use any commas",
-                                            validator=no_commas)],
-        models=[fake], options=fast_options,
+        "Write about the sea",
+        [Requirement(description="Do not use any commas", validator=no_commas)],
+        models=[fake],
+        options=fast_options,
     )
     assert result.result == "the sea is calm and blue"
     assert result.requirements_result.finish_reason == "all_requirements_met"
@@ -132,11 +142,14 @@ async def test_unparseable_judge_is_a_failed_judgement_not_a_pass(
     fast_options: RunOptions,
 ) -> None:
     fake = ScriptedModel(["answer"], judge=lambda req, text: "I like it a lot!")
-    opts = RunOptions(calls=fast_options.calls,
-                      search=SearchSettings(max_output_tokens=16, patience=1),
-                      compile_requirements=False)
-    result = await cadenza.arun("Do it", ["Be brief"], models=[fake], options=opts,
-                                budget={"max_calls": 6})
+    opts = RunOptions(
+        calls=fast_options.calls,
+        search=SearchSettings(max_output_tokens=16, patience=1),
+        compile_requirements=False,
+    )
+    result = await cadenza.arun(
+        "Do it", ["Be brief"], models=[fake], options=opts, budget={"max_calls": 6}
+    )
     r = result.requirements_result.requirements[0]
     assert r.score == 0.0
     assert "failed judgement" in r.reason
@@ -148,9 +161,13 @@ async def test_mandatory_requirement_zeroes_the_score(fast_options: RunOptions) 
     fake = ScriptedModel(default="a, b")
     result = await cadenza.arun(
         "x",
-        [Requirement(description="no commas", validator=no_commas, is_mandatory=True),
-         Requirement(description="short", validator=lambda t: True)],
-        models=[fake], options=fast_options, budget={"max_calls": 4},
+        [
+            Requirement(description="no commas", validator=no_commas, is_mandatory=True),
+            Requirement(description="short", validator=lambda t: True),
+        ],
+        models=[fake],
+        options=fast_options,
+        budget={"max_calls": 4},
     )
     rr = result.requirements_result
     assert rr.requirements[1].score == 1.0 and rr.requirements[0].score < 1.0
@@ -161,9 +178,14 @@ async def test_weighted_mean_and_threshold(fast_options: RunOptions) -> None:
     fake = ScriptedModel(default="a, b")
     result = await cadenza.arun(
         "x",
-        [Requirement(description="no commas", validator=no_commas, weight=1),
-         Requirement(description="always", validator=lambda t: True, weight=3)],
-        models=[fake], options=fast_options, threshold=0.8, budget={"max_calls": 10},
+        [
+            Requirement(description="no commas", validator=no_commas, weight=1),
+            Requirement(description="always", validator=lambda t: True, weight=3),
+        ],
+        models=[fake],
+        options=fast_options,
+        threshold=0.8,
+        budget={"max_calls": 10},
     )
     rr = result.requirements_result
     assert rr.score == pytest.approx((1 / 2 + 3) / 4)  # "a, b": one comma scores 1/2
@@ -176,17 +198,27 @@ async def test_weak_candidates_are_dropped_before_judging(fast_options: RunOptio
         return "good answer" if req.temperature == 0.0 else "bad, bad, bad"
 
     fake = ScriptedModel(default=answer, judge=lambda req, text: 0.5)
-    opts = RunOptions(calls=fast_options.calls, compile_requirements=False,
-                      search=SearchSettings(max_output_tokens=16, width=1, patience=2))
+    opts = RunOptions(
+        calls=fast_options.calls,
+        compile_requirements=False,
+        search=SearchSettings(max_output_tokens=16, width=1, patience=2),
+    )
     result = await cadenza.arun(
         "x",
-        [Requirement(description="no commas", validator=no_commas, is_mandatory=True),
-         "Be interesting"],
-        models=[fake], options=opts, budget={"max_calls": 12},
+        [
+            Requirement(description="no commas", validator=no_commas, is_mandatory=True),
+            "Be interesting",
+        ],
+        models=[fake],
+        options=opts,
+        budget={"max_calls": 12},
     )
     judged_candidates = {n.candidate_id for n in result.trace if n.kind == "judge"}
-    bad = {n.candidate_id for n in result.trace
-           if n.kind in ("generate", "revise") and n.response == "bad, bad, bad"}
+    bad = {
+        n.candidate_id
+        for n in result.trace
+        if n.kind in ("generate", "revise") and n.response == "bad, bad, bad"
+    }
     assert bad, "expected some bad candidates"
     assert not (judged_candidates & bad)
 
@@ -196,8 +228,13 @@ async def test_validator_that_raises_is_reported_not_fatal(fast_options: RunOpti
         raise KeyError("oops")
 
     fake = ScriptedModel(default="answer")
-    result = await cadenza.arun("x", [Requirement(description="d", validator=broken)],
-                                models=[fake], options=fast_options, budget={"max_calls": 3})
+    result = await cadenza.arun(
+        "x",
+        [Requirement(description="d", validator=broken)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_calls": 3},
+    )
     r = result.requirements_result.requirements[0]
     assert r.score == 0.0 and "validator failed" in r.reason and "KeyError" in r.reason
     assert result.result == "answer"
@@ -207,8 +244,11 @@ async def test_validator_that_raises_is_reported_not_fatal(fast_options: RunOpti
 async def test_budget_exhausted_keeps_best(fast_options: RunOptions) -> None:
     fake = ScriptedModel(default="one, two three four")
     result = await cadenza.arun(
-        "count", [Requirement(description="no commas", validator=no_commas)],
-        models=[fake], options=fast_options, budget={"max_tokens": 120},
+        "count",
+        [Requirement(description="no commas", validator=no_commas)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_tokens": 120},
     )
     assert result.requirements_result.finish_reason == "budget_exhausted"
     assert result.result == "one, two three four"
@@ -228,9 +268,13 @@ async def test_permanent_error_stops_with_clear_status(fast_options: RunOptions)
 
 async def test_transient_errors_are_retried(fast_options: RunOptions) -> None:
     fake = ScriptedModel([TransientProviderError("429 rate limited"), "fine"])
-    result = await cadenza.arun("x", models=[fake], options=RunOptions(
-        calls=fast_options.calls, compile_requirements=False,
-        search=SearchSettings(width=1)))
+    result = await cadenza.arun(
+        "x",
+        models=[fake],
+        options=RunOptions(
+            calls=fast_options.calls, compile_requirements=False, search=SearchSettings(width=1)
+        ),
+    )
     assert result.result == "fine"
     node = next(n for n in result.trace if n.kind == "generate")
     assert node.attempts == 2 and node.status == "ok"
@@ -240,8 +284,11 @@ async def test_transient_errors_are_retried(fast_options: RunOptions) -> None:
 async def test_time_limit(fast_options: RunOptions) -> None:
     fake = ScriptedModel(default="a, b", delay=0.2)
     result = await cadenza.arun(
-        "x", [Requirement(description="no commas", validator=no_commas)],
-        models=[fake], options=fast_options, budget={"max_calls": 100, "max_seconds": 0.7},
+        "x",
+        [Requirement(description="no commas", validator=no_commas)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_calls": 100, "max_seconds": 0.7},
     )
     assert result.requirements_result.finish_reason == "budget_exhausted"
     assert "time limit" in result.requirements_result.finish_message
@@ -259,8 +306,12 @@ async def test_cancel_returns_best_so_far(fast_options: RunOptions) -> None:
 
     asyncio.get_running_loop().create_task(cancel_soon())
     result = await cadenza.arun(
-        "x", [Requirement(description="no commas", validator=no_commas)],
-        models=[fake], options=fast_options, budget={"max_calls": 1000}, control=control,
+        "x",
+        [Requirement(description="no commas", validator=no_commas)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_calls": 1000},
+        control=control,
     )
     assert result.requirements_result.finish_reason == "cancelled"
     assert result.result == "a, b"
@@ -271,8 +322,11 @@ async def test_several_models_share_the_work(fast_options: RunOptions) -> None:
     a = ScriptedModel(default="a, a", name="fake:a")
     b = ScriptedModel(default="b, b", name="fake:b")
     result = await cadenza.arun(
-        "x", [Requirement(description="no commas", validator=no_commas)],
-        models=[a, b], options=fast_options, budget={"max_calls": 8},
+        "x",
+        [Requirement(description="no commas", validator=no_commas)],
+        models=[a, b],
+        options=fast_options,
+        budget={"max_calls": 8},
     )
     assert a.requests and b.requests
     assert {n.model for n in result.trace if n.kind == "generate"} == {"fake:a", "fake:b"}
@@ -289,3 +343,58 @@ def test_sync_run_refuses_inside_a_loop() -> None:
 def test_sync_run() -> None:
     result = cadenza.run("x", models=[ScriptedModel(["y"])])
     assert result.result == "y"
+
+
+async def test_deterministic_repair_is_marked_and_can_be_turned_off(
+    fast_options: RunOptions,
+) -> None:
+    cadenza.validators.register_validator(
+        "test_lowercase",
+        lambda text: text == text.lower(),
+        repair=lambda text, ctx: text.lower(),
+    )
+    req = Requirement(description="all lowercase", validator="test_lowercase")
+    fake = ScriptedModel(default="Hello World")
+    result = await cadenza.arun("x", [req], models=[fake], options=fast_options)
+    assert result.result == "hello world"
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    repair = [n for n in result.trace if n.kind == "repair"]
+    assert len(repair) == 1 and repair[0].detail["repairs"] == ["test_lowercase"]
+    assert repair[0].input_tokens == 0 and repair[0].model is None
+    assert result.usage.calls == len(fake.requests)
+
+    off = RunOptions(calls=fast_options.calls, compile_requirements=False,
+                     search=SearchSettings(max_output_tokens=16, repairs=False, patience=2))
+    fake = ScriptedModel(default="Hello World")
+    result = await cadenza.arun("x", [req], models=[fake], options=off,
+                                budget={"max_calls": 6})
+    assert result.result == "Hello World"
+    assert not [n for n in result.trace if n.kind == "repair"]
+
+
+async def test_identical_answers_are_not_evaluated_twice(fast_options: RunOptions) -> None:
+    checked: list[str] = []
+
+    def check(text: str) -> bool:
+        checked.append(text)
+        return False
+
+    fake = ScriptedModel(default="same answer")
+    result = await cadenza.arun(
+        "x", [Requirement(description="never", validator=check)],
+        models=[fake], options=fast_options, budget={"max_calls": 8},
+    )
+    assert checked == ["same answer"]
+    dups = [n for n in result.trace if n.detail.get("duplicate_of")]
+    assert len(dups) == len(fake.requests) - 1
+
+
+async def test_unaffordable_calls_leave_no_node(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(default="a, b")
+    result = await cadenza.arun(
+        "x", [Requirement(description="no commas", validator=no_commas)],
+        models=[fake], options=fast_options, budget={"max_calls": 3},
+    )
+    calls = [n for n in result.trace if n.kind in ("generate", "revise", "judge")]
+    assert len(calls) == result.usage.calls == 3
+    assert all(n.status != "skipped" for n in result.trace)

@@ -1,13 +1,13 @@
 """cadenza: plans a tree of LLM calls to meet your requirements within a budget.
 
-    import cadenza
+import cadenza
 
-    result = cadenza.run(
-        "Write a haiku about the sea.",
-        ["Use only lowercase letters", "Do not use any commas"],
-        budget={"max_tokens": 4000},
-    )
-    print(result.result, result.requirements_result.score)
+result = cadenza.run(
+    "Write a haiku about the sea.",
+    ["Use only lowercase letters", "Do not use any commas"],
+    budget={"max_tokens": 4000},
+)
+print(result.result, result.requirements_result.score)
 """
 
 from .errors import (

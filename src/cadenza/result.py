@@ -26,7 +26,7 @@ FinishReason = Literal[
     "error",
 ]
 
-NodeKind = Literal["run", "generate", "revise", "judge", "check"]
+NodeKind = Literal["run", "generate", "revise", "repair", "judge", "check"]
 NodeStatus = Literal["pending", "running", "ok", "failed", "cancelled", "skipped"]
 
 

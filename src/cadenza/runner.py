@@ -1,13 +1,13 @@
 """`arun` and `run`: task in, result out. Everything else is one call away from here.
 
-    task -> planner (search) -> engine (calls, budget) -> models / validators -> trace -> result
+task -> planner (search) -> engine (calls, budget) -> models / validators -> trace -> result
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,7 @@ ModelLike = str | Model
 
 async def arun(
     input: str | list[ChatMessage] | list[dict[str, str]],
-    requirements: list[RequirementLike] | None = None,
+    requirements: Sequence[RequirementLike] | None = None,
     *,
     budget: Budget | str | dict[str, Any] | None = None,
     threshold: float = 1.0,
@@ -88,8 +88,12 @@ async def arun(
         system_prompt=system_prompt,
     )
     return await arun_task(
-        task, options=options, on_event=on_event, control=control,
-        models=resolved, judge=judge,
+        task,
+        options=options,
+        on_event=on_event,
+        control=control,
+        models=resolved,
+        judge=judge,
     )
 
 
@@ -149,8 +153,11 @@ async def _drive(search: Search, ledger: BudgetLedger, control: RunControl | Non
     except TimeoutError:
         inner.cancel()
         await asyncio.gather(inner, return_exceptions=True)
-        return Outcome(search.state, "budget_exhausted",
-                       f"budget exhausted: time limit of {ledger.budget.max_seconds:g} s reached")
+        return Outcome(
+            search.state,
+            "budget_exhausted",
+            f"budget exhausted: time limit of {ledger.budget.max_seconds:g} s reached",
+        )
     except asyncio.CancelledError:
         inner.cancel()
         await asyncio.gather(inner, return_exceptions=True)
@@ -196,15 +203,24 @@ def _result(
     reqs = []
     for r in task.requirements:
         j = verdicts.get(r.name)
-        label = (j.validator if j else
-                 f"code:{r.validator_name}" if r.validator is not None else
-                 f"judge:{task.judge_model or models[0].name}")
-        reqs.append(RequirementResult(
-            name=r.name, description=r.description, is_mandatory=r.is_mandatory,
-            score=j.score if j else 0.0,
-            reason=j.reason if j else (missing if best else "no candidate was produced"),
-            validator=label, weight=r.weight,
-        ))
+        label = (
+            j.validator
+            if j
+            else f"code:{r.validator_name}"
+            if r.validator is not None
+            else f"judge:{task.judge_model or models[0].name}"
+        )
+        reqs.append(
+            RequirementResult(
+                name=r.name,
+                description=r.description,
+                is_mandatory=r.is_mandatory,
+                score=j.score if j else 0.0,
+                reason=j.reason if j else (missing if best else "no candidate was produced"),
+                validator=label,
+                weight=r.weight,
+            )
+        )
     score = overall_score(task.requirements, verdicts) if best else 0.0
     root = trace.root
     trace.finish(
@@ -222,8 +238,10 @@ def _result(
     return Result(
         result=best.text if best else "",
         requirements_result=RequirementsResult(
-            score=score, finish_reason=outcome.finish_reason,
-            finish_message=outcome.message, requirements=reqs,
+            score=score,
+            finish_reason=outcome.finish_reason,
+            finish_message=outcome.message,
+            requirements=reqs,
         ),
         usage=ledger.usage.model_copy(),
         trace=trace.snapshot(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from pydantic import (
@@ -185,7 +185,7 @@ RequirementLike = Requirement | str | dict[str, Any]
 
 def make_task(
     input: str | list[ChatMessage] | list[dict[str, str]],
-    requirements: list[RequirementLike] | None = None,
+    requirements: Sequence[RequirementLike] | None = None,
     *,
     budget: Budget | str | dict[str, Any] | None = None,
     threshold: float = 1.0,
@@ -209,7 +209,7 @@ def make_task(
                 )
         model_list = [models] if isinstance(models, str) else (models or [DEFAULT_MODEL])
         return Task(
-            input=input,  # type: ignore[arg-type]
+            input=input,
             requirements=reqs,
             budget=Budget.coerce(budget),
             threshold=threshold,

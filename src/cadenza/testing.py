@@ -73,10 +73,7 @@ class ScriptedModel(Model):
         self.requests.append(request)
         if self.delay:
             await asyncio.sleep(self.delay)
-        if _is_judge(request):
-            text = self._judge(request)
-        else:
-            text = self._next(request)
+        text = self._judge(request) if _is_judge(request) else self._next(request)
         words = text.split()
         finish = "stop"
         if len(words) > request.max_tokens:

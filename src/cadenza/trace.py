@@ -46,8 +46,12 @@ class TraceRecorder:
         self.emit(RunEvent("node_started", node=node))
         return node
 
-    def finish(self, node: TraceNode, status: Literal["ok", "failed", "cancelled", "skipped"],
-               **fields: Any) -> None:
+    def finish(
+        self,
+        node: TraceNode,
+        status: Literal["ok", "failed", "cancelled", "skipped"],
+        **fields: Any,
+    ) -> None:
         node.status = status
         for k, v in fields.items():
             setattr(node, k, v)

@@ -25,17 +25,18 @@ class Progress:
 
     def on_event(self, event: RunEvent) -> None:
         node = event.node
-        if event.kind == "node_finished" and node is not None and node.kind != "run":
-            if node.kind in ("generate", "revise", "judge"):
-                self.calls += 1
-                self.tokens += node.input_tokens + node.output_tokens
+        if (
+            event.kind == "node_finished"
+            and node is not None
+            and node.kind in ("generate", "revise", "judge")
+        ):
+            self.calls += 1
+            self.tokens += node.input_tokens + node.output_tokens
         if event.kind == "best_changed":
             self.best = event.best_score
         best = "-" if self.best is None else f"{self.best:.2f}"
         if self.status is not None:
-            self.status.update(
-                f"{self.calls} calls, {self.tokens} tokens, best score {best}"
-            )
+            self.status.update(f"{self.calls} calls, {self.tokens} tokens, best score {best}")
 
     def stop(self) -> None:
         if self.status is not None:
@@ -57,8 +58,9 @@ def print_result(result: Result) -> None:
             table.add_row(name, f"{mark}{r.score:.2f}", r.reason, r.validator)
         console.print(table)
     u = result.usage
-    cost = f"${u.cost_usd:.4f}" + (f" (+{u.unpriced_calls} unpriced calls)"
-                                   if u.unpriced_calls else "")
+    cost = f"${u.cost_usd:.4f}" + (
+        f" (+{u.unpriced_calls} unpriced calls)" if u.unpriced_calls else ""
+    )
     console.print(
         f"score [bold]{rr.score:.2f}[/bold] - {rr.finish_message or rr.finish_reason}\n"
         f"usage: {u.calls} calls, {u.input_tokens} input + {u.output_tokens} output tokens, "

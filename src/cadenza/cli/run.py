@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..planner import SearchSettings
 from ..runner import RunOptions, arun
 from ..task import Budget
 from .output import Progress, print_result
@@ -17,24 +18,51 @@ __all__ = ["run_command"]
 
 @click.command("run")
 @click.argument("instruction")
-@click.option("-r", "--requirement", "requirements", multiple=True,
-              help="A requirement in plain language; repeat for several. Prefix with '!' "
-                   "to make it mandatory.")
-@click.option("-m", "--model", "models", multiple=True,
-              help="Model to generate with, e.g. local:smollm2, openai:gpt-4.1-mini, "
-                   "ollama:llama3.2; repeat for several.  [default: local:smollm2]")
+@click.option(
+    "-r",
+    "--requirement",
+    "requirements",
+    multiple=True,
+    help="A requirement in plain language; repeat for several. Prefix with '!' "
+    "to make it mandatory.",
+)
+@click.option(
+    "-m",
+    "--model",
+    "models",
+    multiple=True,
+    help="Model to generate with, e.g. local:smollm2, openai:gpt-4.1-mini, "
+    "ollama:llama3.2; repeat for several.  [default: local:smollm2]",
+)
 @click.option("--judge-model", help="Model for LLM judgements (default: the first model).")
-@click.option("--budget", "preset", type=click.Choice(["low", "medium", "high"]),
-              help="Budget preset (default: low); numeric caps below override it.")
+@click.option(
+    "--budget",
+    "preset",
+    type=click.Choice(["low", "medium", "high"]),
+    help="Budget preset (default: low); numeric caps below override it.",
+)
 @click.option("--max-tokens", type=int, help="Cap on all tokens, input and output, of every call.")
 @click.option("--max-usd", type=float, help="Cap on cost in US dollars.")
 @click.option("--max-calls", type=int, help="Cap on the number of model calls.")
 @click.option("--max-seconds", type=float, help="Cap on wall-clock time.")
-@click.option("--threshold", type=float, default=1.0, show_default=True,
-              help="Stop once the overall score reaches this (0..1).")
+@click.option(
+    "--threshold",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Stop once the overall score reaches this (0..1).",
+)
 @click.option("--system", "system_prompt", help="A system prompt for generations.")
-@click.option("--no-compile", is_flag=True,
-              help="Judge every requirement with the LLM; attach no code checks.")
+@click.option(
+    "--no-compile",
+    is_flag=True,
+    help="Judge every requirement with the LLM; attach no code checks.",
+)
+@click.option(
+    "--no-repair",
+    is_flag=True,
+    help="Never apply deterministic repairs (e.g. lowercasing); only the model fixes.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the result object as JSON.")
 def run_command(
     instruction: str,
@@ -49,26 +77,39 @@ def run_command(
     threshold: float,
     system_prompt: str | None,
     no_compile: bool,
+    no_repair: bool,
     as_json: bool,
 ) -> None:
     """Run INSTRUCTION, improving the answer until it meets every requirement."""
-    caps = {"max_tokens": max_tokens, "max_usd": max_usd, "max_calls": max_calls,
-            "max_seconds": max_seconds}
+    caps = {
+        "max_tokens": max_tokens,
+        "max_usd": max_usd,
+        "max_calls": max_calls,
+        "max_seconds": max_seconds,
+    }
     hard_cap = any(v is not None for v in (max_tokens, max_usd, max_calls))
     budget: dict[str, Any] = {"preset": preset or (None if hard_cap else "low"), **caps}
     Budget.coerce(budget)  # fail early, before any model loads
     reqs: list[dict[str, Any]] = [
-        {"description": r[1:], "is_mandatory": True} if r.startswith("!")
-        else {"description": r}
+        {"description": r[1:], "is_mandatory": True} if r.startswith("!") else {"description": r}
         for r in requirements
     ]
     progress = None if as_json else Progress()
-    result = asyncio.run(arun(
-        instruction, reqs, budget=budget, threshold=threshold,
-        models=list(models) or None, judge_model=judge_model, system_prompt=system_prompt,
-        options=RunOptions(compile_requirements=not no_compile),
-        on_event=progress.on_event if progress else None,
-    ))
+    result = asyncio.run(
+        arun(
+            instruction,
+            reqs,
+            budget=budget,
+            threshold=threshold,
+            models=list(models) or None,
+            judge_model=judge_model,
+            system_prompt=system_prompt,
+            options=RunOptions(
+                compile_requirements=not no_compile, search=SearchSettings(repairs=not no_repair)
+            ),
+            on_event=progress.on_event if progress else None,
+        )
+    )
     if progress:
         progress.stop()
     if as_json:

@@ -58,7 +58,6 @@ class CallRunner:
         self.trace = trace
         self.settings = settings or CallSettings()
         self._slots: dict[str, asyncio.Semaphore] = {}
-        self._lock = asyncio.Lock()
 
     def _slot(self, model: Model) -> asyncio.Semaphore:
         sem = self._slots.get(model.name)
@@ -80,16 +79,11 @@ class CallRunner:
         candidate_id: str | None = None,
         requirement: str | None = None,
     ) -> tuple[ModelResponse, TraceNode]:
-        """Run one call; raise BudgetExhausted (nothing spent) or CallFailed."""
-        node = self.trace.start(
-            kind,
-            parent=parent,
-            model=model.name,
-            messages=[m.as_dict() for m in messages],
-            temperature=temperature,
-            candidate_id=candidate_id,
-            requirement=requirement,
-        )
+        """Run one call; raise BudgetExhausted (nothing spent) or CallFailed.
+
+        A call the budget cannot afford is never made and leaves no trace node; once
+        made, its node records every attempt, and its failure or cancellation."""
+        node: TraceNode | None = None
         price = price_for(model.name)
         per_in = price.input_per_mtok / 1e6 if price else None
         per_out = price.output_per_mtok / 1e6 if price else None
@@ -100,24 +94,36 @@ class CallRunner:
         try:
             while True:
                 attempt += 1
-                node.attempts = attempt
-                async with self._lock:
-                    afford = self.ledger.max_output_tokens(
-                        input_bound, usd_per_input=per_in or 0.0, usd_per_output=per_out or 0.0
+                afford = self.ledger.max_output_tokens(
+                    input_bound, usd_per_input=per_in or 0.0, usd_per_output=per_out or 0.0
+                )
+                out_cap = min(max_tokens, afford)
+                reservation = (
+                    self.ledger.reserve(
+                        input_bound, out_cap, usd_per_input=per_in, usd_per_output=per_out
                     )
-                    out_cap = min(max_tokens, afford)
-                    reservation = (
-                        self.ledger.reserve(
-                            input_bound, out_cap, usd_per_input=per_in, usd_per_output=per_out
-                        )
-                        if out_cap >= min_tokens
-                        else None
-                    )
+                    if out_cap >= min_tokens
+                    else None
+                )
                 if reservation is None:
-                    why = "budget exhausted" + (f" after: {last_error}" if last_error else "")
-                    self.trace.finish(node, "skipped", error=why,
-                                      latency_s=time.monotonic() - started)
+                    if node is None:
+                        raise BudgetExhausted("budget exhausted")
+                    why = f"budget exhausted before a retry, after: {last_error}"
+                    self.trace.finish(
+                        node, "failed", error=why, latency_s=time.monotonic() - started
+                    )
                     raise BudgetExhausted(why)
+                if node is None:
+                    node = self.trace.start(
+                        kind,
+                        parent=parent,
+                        model=model.name,
+                        messages=[m.as_dict() for m in messages],
+                        temperature=temperature,
+                        candidate_id=candidate_id,
+                        requirement=requirement,
+                    )
+                node.attempts = attempt
                 timeout = self.settings.timeout_s
                 left = self.ledger.seconds_left()
                 if left is not None:
@@ -139,21 +145,24 @@ class CallRunner:
                     self.ledger.settle_failed(reservation, billed_input=True)
                     last_error = _describe(exc, timeout)
                     if attempt > self.settings.retries:
-                        self.trace.finish(node, "failed", error=last_error,
-                                          latency_s=time.monotonic() - started)
+                        self.trace.finish(
+                            node, "failed", error=last_error, latency_s=time.monotonic() - started
+                        )
                         raise CallFailed(last_error, permanent=False) from exc
                     await asyncio.sleep(self._backoff(attempt))
                     continue
                 except ProviderError as exc:
                     self.ledger.settle_failed(reservation, billed_input=False)
-                    self.trace.finish(node, "failed", error=str(exc),
-                                      latency_s=time.monotonic() - started)
+                    self.trace.finish(
+                        node, "failed", error=str(exc), latency_s=time.monotonic() - started
+                    )
                     raise CallFailed(str(exc), permanent=True) from exc
                 except Exception as exc:  # a provider bug: record it, never crash the run
                     self.ledger.settle_failed(reservation, billed_input=True)
                     msg = f"{type(exc).__name__}: {exc}"
-                    self.trace.finish(node, "failed", error=msg,
-                                      latency_s=time.monotonic() - started)
+                    self.trace.finish(
+                        node, "failed", error=msg, latency_s=time.monotonic() - started
+                    )
                     raise CallFailed(msg, permanent=True) from exc
                 cost = None
                 if per_in is not None and per_out is not None:
@@ -177,13 +186,13 @@ class CallRunner:
                 )
                 return response, node
         except asyncio.CancelledError:
-            if node.status == "running":
+            if node is not None and node.status == "running":
                 self.trace.finish(node, "cancelled", latency_s=time.monotonic() - started)
             raise
 
     def _backoff(self, attempt: int) -> float:
         base = self.settings.backoff_s * (2 ** (attempt - 1))
-        delay = base * (0.5 + random.random() / 2)
+        delay: float = base * (0.5 + random.random() / 2)
         left = self.ledger.seconds_left()
         return delay if left is None else max(0.0, min(delay, left / 4))
 
@@ -194,4 +203,3 @@ def _describe(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, ConnectionError):
         return f"connection failed ({type(exc).__name__}: {exc})"
     return str(exc) or type(exc).__name__
-

@@ -67,7 +67,7 @@ class Model(ABC):
         """
         return sum(len(m.content.encode("utf-8")) + 8 for m in messages) + 8
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 (an optional hook, not abstract)
         """Release connections or processes the model holds."""
 
     def __repr__(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..engine import BudgetExhausted, CallFailed, CallRunner
 from ..models.base import Model
 from ..task import Requirement, Task
-from ..trace import TraceRecorder
+from ..trace import RunEvent, TraceRecorder
 from ..validators.base import CheckContext, Validator, run_validator
 from ..validators.judge import UnparseableJudgement, judge_messages, parse_judgement
 from .state import Candidate, Judged, RunState, rank_key
@@ -68,6 +68,14 @@ class Evaluator:
             await asyncio.gather(*pending, return_exceptions=True)
             raise
 
+    def context(self, req: Requirement) -> CheckContext:
+        return CheckContext(
+            instruction=self.task.instruction,
+            requirement_name=req.name,
+            requirement_description=req.description,
+            args=req.validator_args,
+        )
+
     def _hopeless(self, cand: Candidate, state: RunState) -> bool:
         best = state.best
         if best is None or best.id == cand.id:
@@ -77,22 +85,22 @@ class Evaluator:
 
     async def _check(self, cand: Candidate, req: Requirement, v: Validator) -> Judged:
         label = f"code:{v.name}"
-        node = self.trace.start("check", parent=cand.node_id, candidate_id=cand.id,
-                                requirement=req.name, model=None)
-        started = time.monotonic()
-        ctx = CheckContext(
-            instruction=self.task.instruction,
-            requirement_name=req.name,
-            requirement_description=req.description,
-            args=req.validator_args,
+        node = self.trace.start(
+            "check", parent=cand.node_id, candidate_id=cand.id, requirement=req.name, model=None
         )
+        started = time.monotonic()
         try:
-            verdict = await run_validator(v, cand.text, ctx)
+            verdict = await run_validator(v, cand.text, self.context(req))
         except Exception as exc:
             self.trace.finish(node, "failed", error=str(exc), latency_s=time.monotonic() - started)
             return Judged(0.0, f"validator failed: {exc}", label, failed=True)
-        self.trace.finish(node, "ok", scores={req.name: verdict.score},
-                          response=verdict.reason, latency_s=time.monotonic() - started)
+        self.trace.finish(
+            node,
+            "ok",
+            scores={req.name: verdict.score},
+            response=verdict.reason,
+            latency_s=time.monotonic() - started,
+        )
         return Judged(verdict.score, verdict.reason, label)
 
     async def _judge(self, cand: Candidate, req: Requirement) -> Judged | None:
@@ -118,6 +126,7 @@ class Evaluator:
         except UnparseableJudgement as exc:
             node.status = "failed"
             node.error = str(exc)
+            self.trace.emit(RunEvent("node_finished", node=node))
             return Judged(0.0, f"failed judgement: {exc}", label, failed=True)
         node.scores = {req.name: verdict.score}
         return Judged(verdict.score, verdict.reason, label)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .state import RunState
 
-__all__ = ["Action", "Cost", "Revise", "Sample", "next_actions", "first_actions"]
+__all__ = ["Action", "Cost", "Revise", "Sample", "first_actions", "next_actions"]
 
 FIRST_TEMPERATURES = (0.0, 0.7, 0.9, 1.0, 0.8, 0.6, 1.1, 0.5)
 REVISE_TEMPERATURES = (0.0, 0.7, 0.9, 0.5)

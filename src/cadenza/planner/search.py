@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner
 from ..models.base import Model
-from ..result import FinishReason
+from ..result import FinishReason, TraceNode
 from ..task import Task
 from ..trace import RunEvent, TraceRecorder
 from .evaluation import JUDGE_MAX_TOKENS, Evaluator
@@ -35,6 +35,9 @@ class SearchSettings:
     """Stop after this many rounds in a row without a new best candidate."""
     mention_requirements: bool | None = None
     """Add the requirements to the first prompt: None = when the input does not state them."""
+    repairs: bool = True
+    """Apply the deterministic repairs that code validators offer (lowercasing, removing
+    commas, ...). Repaired candidates are marked in the trace (kind ``repair``)."""
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Search:
         self._ids = itertools.count(1)
         self.base = first_messages(task, mention_requirements=settings.mention_requirements)
         self.plain = first_messages(task, mention_requirements=False)
+        self._by_text: dict[str, str] = {}
+        """Candidate text -> id, so the same answer is never evaluated twice."""
         self._permanent_error: str | None = None
         self._budget_hit = False
 
@@ -76,8 +81,9 @@ class Search:
         failed_rounds = 0
         while True:
             if rounds == 0:
-                actions = first_actions(width, len(self.models),
-                                        vary_prompt=self.base != self.plain)
+                actions = first_actions(
+                    width, len(self.models), vary_prompt=self.base != self.plain
+                )
             else:
                 actions = next_actions(self.state, width, len(self.models))
             n = self._affordable(len(actions))
@@ -104,8 +110,11 @@ class Search:
             else:
                 failed_rounds = 0
             if self.state.stale_rounds >= self.settings.patience:
-                return Outcome(self.state, "no_further_improvement",
-                               f"no better candidate in the last {self.settings.patience} rounds")
+                return Outcome(
+                    self.state,
+                    "no_further_improvement",
+                    f"no better candidate in the last {self.settings.patience} rounds",
+                )
 
     async def _round(self, actions: list[Action]) -> tuple[int, bool]:
         before = self.state.best_id
@@ -165,19 +174,28 @@ class Search:
             if exc.permanent:
                 self._permanent_error = str(exc)
             return None
+        text = response.text.strip()
+        seen = self._by_text.get(text)
+        if seen is not None:  # the same answer again: nothing new to evaluate
+            node.candidate_id = seen
+            node.detail["duplicate_of"] = seen
+            if parent_cand is not None:
+                state.revisions_tried += 1
+            else:
+                state.samples_tried += 1
+            return state.candidates[seen]
         cand = Candidate(
             id=cid,
-            text=response.text.strip(),
+            text=text,
             node_id=node.id,
             origin="sample" if isinstance(action, Sample) else "revise",
             parent=parent_cand.id if parent_cand else None,
             model=model.name,
             temperature=action.temperature,
         )
-        state.candidates[cid] = cand
-        await self.evaluator.evaluate(cand, state)
-        node.scores = {k: v.score for k, v in cand.verdicts.items()}
-        new_best = state.consider(cand)
+        new_best = await self._admit(cand, node)
+        if self.settings.repairs and state.failing(cand):
+            await self._repair(cand)
         if isinstance(action, Revise) and parent_cand is not None:
             state.revisions_tried += 1
             if state.key(cand) > state.key(parent_cand):
@@ -186,15 +204,49 @@ class Search:
             state.samples_tried += 1
             if new_best:
                 state.samples_improved += 1
+        return cand
+
+    async def _admit(self, cand: Candidate, node: TraceNode) -> bool:
+        """Evaluate a new candidate and let it compete; say whether it became the best."""
+        state = self.state
+        state.candidates[cand.id] = cand
+        self._by_text[cand.text] = cand.id
+        await self.evaluator.evaluate(cand, state)
+        node.scores = {k: v.score for k, v in cand.verdicts.items()}
+        new_best = state.consider(cand)
         if new_best:
             self.trace.emit(RunEvent("best_changed", node=node, best_score=state.score(cand)))
-        return cand
+        return new_best
+
+    async def _repair(self, cand: Candidate) -> None:
+        """Apply the safe, deterministic fixes the failing requirements' checks offer."""
+        text, applied = cand.text, list[str]()
+        for req, _ in self.state.failing(cand):
+            v = self.evaluator.code.get(req.name)
+            if v is None or v.repair is None:
+                continue
+            try:
+                fixed = v.repair(text, self.evaluator.context(req))
+            except Exception:  # a broken repair is skipped, never fatal
+                continue
+            if fixed is not None and fixed != text:
+                text, applied = fixed, [*applied, v.name]
+        if not applied or text in self._by_text:
+            return
+        cid = f"c{next(self._ids)}"
+        node = self.trace.start("repair", parent=cand.node_id, candidate_id=cid)
+        self.trace.finish(node, "ok", response=text, detail={"repairs": applied})
+        repaired = Candidate(
+            id=cid, text=text, node_id=node.id, origin="repair", parent=cand.id, model=cand.model
+        )
+        await self._admit(repaired, node)
 
     # -- budget and stopping ------------------------------------------------------------
     def _affordable(self, wanted: int) -> int:
         judged = len(self.evaluator.judged_requirements)
-        gen_nodes = [n for n in self.trace.nodes
-                     if n.kind in ("generate", "revise") and n.status == "ok"]
+        gen_nodes = [
+            n for n in self.trace.nodes if n.kind in ("generate", "revise") and n.status == "ok"
+        ]
         if gen_nodes:
             out = sum(n.output_tokens for n in gen_nodes) / len(gen_nodes)
         else:
@@ -216,8 +268,11 @@ class Search:
         if all(v.score >= 1.0 for v in best.verdicts.values()):
             return Outcome(self.state, "all_requirements_met", "all requirements met")
         if score >= self.task.threshold:
-            return Outcome(self.state, "threshold_reached",
-                           f"score {score:.2f} reached the threshold {self.task.threshold:.2f}")
+            return Outcome(
+                self.state,
+                "threshold_reached",
+                f"score {score:.2f} reached the threshold {self.task.threshold:.2f}",
+            )
         return None
 
     def _outcome_budget(self) -> Outcome:
@@ -229,8 +284,11 @@ class Search:
             caps.append(f"{led.usage.calls} of {b.max_calls} calls")
         if b.max_usd is not None:
             caps.append(f"${led.usage.cost_usd:.4f} of ${b.max_usd:.4f}")
-        return Outcome(self.state, "budget_exhausted",
-                       "budget exhausted: no further call fits (" + ", ".join(caps) + " used)")
+        return Outcome(
+            self.state,
+            "budget_exhausted",
+            "budget exhausted: no further call fits (" + ", ".join(caps) + " used)",
+        )
 
     def _outcome_error(self, message: str) -> Outcome:
         return Outcome(self.state, "error", message)

@@ -66,8 +66,9 @@ def rank_key(
     if not requirements:
         return (1.0, 1.0)
     fill = 1.0 if optimistic else 0.0
-    scores = {r.name: (verdicts[r.name].score if r.name in verdicts else fill)
-              for r in requirements}
+    scores = {
+        r.name: (verdicts[r.name].score if r.name in verdicts else fill) for r in requirements
+    }
     total = sum(r.weight for r in requirements)
     mean = sum(r.weight * scores[r.name] for r in requirements) / total
     mandatory_met = all(scores[r.name] >= 1.0 for r in requirements if r.is_mandatory)
@@ -107,8 +108,11 @@ class RunState:
 
     def failing(self, c: Candidate) -> list[tuple[Requirement, Judged]]:
         """Requirements `c` does not fully meet, mandatory first, then by weight lost."""
-        out = [(r, c.verdicts[r.name]) for r in self.requirements
-               if r.name in c.verdicts and c.verdicts[r.name].score < 1.0]
+        out = [
+            (r, c.verdicts[r.name])
+            for r in self.requirements
+            if r.name in c.verdicts and c.verdicts[r.name].score < 1.0
+        ]
         out.sort(key=lambda rv: (not rv[0].is_mandatory, -(rv[0].weight * (1 - rv[1].score))))
         return out
 

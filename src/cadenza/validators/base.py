@@ -23,6 +23,7 @@ from ..errors import UnknownValidatorError, ValidatorError
 
 __all__ = [
     "CheckContext",
+    "RepairFn",
     "Validator",
     "ValidatorFn",
     "Verdict",
@@ -66,13 +67,22 @@ ValidatorResult: TypeAlias = bool | float | Verdict
 ValidatorFn: TypeAlias = Callable[..., ValidatorResult | Awaitable[ValidatorResult]]
 
 
+RepairFn: TypeAlias = Callable[[str, CheckContext], str | None]
+
+
 @dataclass(frozen=True)
 class Validator:
-    """A named code validator."""
+    """A named code validator, optionally with a deterministic repair.
+
+    A repair takes a failing candidate and returns a fixed text where a fix is safe and
+    mechanical (lowercasing, removing commas), or None. The planner applies repairs only
+    when repairs are on, and the trace marks a repaired candidate as such.
+    """
 
     name: str
     fn: ValidatorFn
     description: str = ""
+    repair: RepairFn | None = None
 
     @property
     def wants_context(self) -> bool:
@@ -91,11 +101,15 @@ class Validator:
 _REGISTRY: dict[str, Validator] = {}
 
 
-def register_validator(name: str, fn: ValidatorFn, *, description: str = "") -> Validator:
+def register_validator(
+    name: str, fn: ValidatorFn, *, description: str = "", repair: RepairFn | None = None
+) -> Validator:
     """Register `fn` under `name`; a later registration under the same name replaces it."""
     if not name or not isinstance(name, str):
         raise ValueError("a validator needs a non-empty name")
-    v = Validator(name=name, fn=fn, description=description or (inspect.getdoc(fn) or ""))
+    v = Validator(
+        name=name, fn=fn, description=description or (inspect.getdoc(fn) or ""), repair=repair
+    )
     _REGISTRY[name] = v
     return v
 
@@ -103,9 +117,9 @@ def register_validator(name: str, fn: ValidatorFn, *, description: str = "") -> 
 @overload
 def validator(fn: ValidatorFn, /) -> ValidatorFn: ...
 @overload
-def validator(name: str | None = None, /, *, description: str = "") -> Callable[
-    [ValidatorFn], ValidatorFn
-]: ...
+def validator(
+    name: str | None = None, /, *, description: str = ""
+) -> Callable[[ValidatorFn], ValidatorFn]: ...
 def validator(
     arg: ValidatorFn | str | None = None, /, *, description: str = ""
 ) -> ValidatorFn | Callable[[ValidatorFn], ValidatorFn]:
@@ -115,7 +129,8 @@ def validator(
         return arg
 
     def deco(fn: ValidatorFn) -> ValidatorFn:
-        register_validator(arg or getattr(fn, "__name__", "validator"), fn, description=description)
+        name = arg if isinstance(arg, str) and arg else str(getattr(fn, "__name__", "validator"))
+        register_validator(name, fn, description=description)
         return fn
 
     return deco

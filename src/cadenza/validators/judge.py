@@ -56,8 +56,9 @@ def judge_messages(requirement: str, candidate: str) -> tuple[Message, ...]:
 _NUM = r"(?<![-\d.])(\d+(?:\.\d+)?)"
 _SCORE_PATTERNS = [
     # SCORE: 7 | Score = 7/10 | score - 70% | **Score:** 8
-    re.compile(r"score\W{0,6}" + _NUM + r"\s*(/\s*10\b|/\s*100\b|%|out of 10\b|out of 100\b)?",
-               re.I),
+    re.compile(
+        r"score\W{0,6}" + _NUM + r"\s*(/\s*10\b|/\s*100\b|%|out of 10\b|out of 100\b)?", re.I
+    ),
     # 7/10 or 7 out of 10 anywhere
     re.compile(_NUM + r"\s*(/\s*10\b|out of 10\b|/\s*100\b|out of 100\b)", re.I),
     # rating: 7
@@ -107,6 +108,4 @@ def parse_judgement(text: str) -> Verdict:
     first = re.match(r"\W*(yes|no)\b", stripped, re.I)
     if first:
         return Verdict(1.0 if first.group(1).lower() == "yes" else 0.0, _reason(stripped))
-    raise UnparseableJudgement(
-        f"no score found in the judge's answer: {stripped[:120]!r}"
-    )
+    raise UnparseableJudgement(f"no score found in the judge's answer: {stripped[:120]!r}")

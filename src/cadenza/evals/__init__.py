@@ -1,0 +1,1 @@
+"""Benchmark runners (IFEval, ...), their reports and plots."""
