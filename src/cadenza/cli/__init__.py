@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..errors import UsageError
+from .eval import eval_group
 from .models import models_command
 from .run import run_command
 
@@ -21,6 +22,7 @@ def cli() -> None:
 
 cli.add_command(run_command)
 cli.add_command(models_command)
+cli.add_command(eval_group)
 
 
 def main() -> None:

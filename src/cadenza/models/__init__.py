@@ -1,5 +1,36 @@
 """Models: one interface (`Model`), providers behind it, resolved by name."""
 
+from .anthropic import AnthropicModel
 from .base import Message, Model, ModelRequest, ModelResponse
+from .local import LocalModel, shutdown_embedded_servers
+from .openai import OpenAICompatibleModel
+from .pricing import Price, cost_usd, price_for, register_price
+from .registry import (
+    ModelInfo,
+    ProviderFactory,
+    available_models,
+    clear_model_cache,
+    register_provider,
+    resolve_model,
+)
 
-__all__ = ["Message", "Model", "ModelRequest", "ModelResponse"]
+__all__ = [
+    "AnthropicModel",
+    "LocalModel",
+    "Message",
+    "Model",
+    "ModelInfo",
+    "ModelRequest",
+    "ModelResponse",
+    "OpenAICompatibleModel",
+    "Price",
+    "ProviderFactory",
+    "available_models",
+    "clear_model_cache",
+    "cost_usd",
+    "price_for",
+    "register_price",
+    "register_provider",
+    "resolve_model",
+    "shutdown_embedded_servers",
+]

@@ -1,0 +1,166 @@
+"""`cadenza eval ifeval ...`: benchmark runs and scoring of existing outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import InvalidTaskError
+from ..evals.ifeval import ARMS, EvalConfig, load_rows, run_ifeval, score_responses
+from ..evals.plot import plot_accuracy_vs_tokens
+
+__all__ = ["eval_group"]
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Run benchmarks."""
+
+
+@eval_group.command("ifeval")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="IFEval-format JSONL: key, prompt, instruction_id_list, kwargs.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N prompts.")
+@click.option("--model", default="local:smollm2", show_default=True)
+@click.option(
+    "--budget",
+    default="low",
+    show_default=True,
+    help="Budget of each cadenza run: low|medium|high or a JSON object of caps.",
+)
+@click.option("--mode", type=click.Choice(["code", "judge"]), default="code", show_default=True)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="K of the oracle best-of-K arm.",
+)
+@click.option(
+    "--arms", default=",".join(ARMS), show_default=True, help="Comma-separated arms to run."
+)
+@click.option(
+    "--responses",
+    type=click.Path(path_type=Path),
+    help="Score these responses ({key, response} rows) instead of generating.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for results.jsonl, report.json and the plot.",
+)
+def ifeval_command(
+    data: Path,
+    limit: int | None,
+    model: str,
+    budget: str,
+    mode: str,
+    samples: int,
+    arms: str,
+    responses: Path | None,
+    out: Path,
+) -> None:
+    """Reproduce the Maestro IFEval experiment: baseline, cadenza and oracle arms."""
+    if responses is not None:
+        _score_only(data, responses, out)
+        return
+    chosen = tuple(a.strip() for a in arms.split(",") if a.strip())
+    unknown = [a for a in chosen if a not in ARMS]
+    if unknown or not chosen:
+        raise InvalidTaskError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+    parsed_budget = json.loads(budget) if budget.strip().startswith("{") else budget
+    cfg = EvalConfig(
+        data=data,
+        out=out,
+        model=model,
+        budget=parsed_budget,
+        mode=mode,
+        samples=samples,
+        limit=limit,
+        arms=chosen,
+    )
+    console = Console(stderr=True)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("prompts x arms", total=None)
+        report = asyncio.run(
+            run_ifeval(
+                cfg, on_progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+        )
+    plot_accuracy_vs_tokens(report, out / "accuracy_vs_tokens.png")
+    _print_report(report)
+    for line in report["skipped_rows"]:
+        console.print(f"[yellow]skipped[/yellow] {line}")
+
+
+def _score_only(data: Path, responses: Path, out: Path) -> None:
+    rows, skipped = load_rows(data)
+    resp = []
+    for n, line in enumerate(responses.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                resp.append(json.loads(line))
+            except ValueError as exc:
+                raise InvalidTaskError(f"{responses.name} line {n}: not JSON ({exc})") from None
+    verdicts = score_responses(rows, resp)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "verdicts.jsonl").open("w", encoding="utf-8") as f:
+        for v in verdicts:
+            f.write(json.dumps(v) + "\n")
+    n_ok = sum(all(i["strict"] for i in v["instructions"]) for v in verdicts)
+    click.echo(
+        f"{len(verdicts)} responses scored, {n_ok} meet every instruction (strict); "
+        f"wrote {out / 'verdicts.jsonl'}"
+        + (f"; {len(skipped)} bad prompt rows skipped" if skipped else "")
+    )
+
+
+def _print_report(report: dict[str, object]) -> None:
+    table = Table(
+        "arm",
+        "prompt strict",
+        "prompt loose",
+        "instr strict",
+        "instr loose",
+        "tokens/prompt",
+        "calls/prompt",
+        "s/prompt",
+        title=f"IFEval: {report['n_prompts']} prompts, {report['model']}, "
+        f"mode {report['mode']}, budget {report['budget']}",
+    )
+    arms = report["arms"]
+    assert isinstance(arms, dict)
+    for arm, m in arms.items():
+        table.add_row(
+            arm,
+            *(
+                f"{100 * m[k]:.1f} %"
+                for k in (
+                    "prompt_strict",
+                    "prompt_loose",
+                    "instruction_strict",
+                    "instruction_loose",
+                )
+            ),
+            f"{m['tokens_per_prompt']:.0f}",
+            f"{m['calls_per_prompt']:.1f}",
+            f"{m['seconds_per_prompt']:.1f}",
+        )
+    Console().print(table)
