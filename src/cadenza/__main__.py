@@ -1,0 +1,5 @@
+"""`python -m cadenza` runs the CLI."""
+
+from .cli import main
+
+main()
