@@ -21,21 +21,41 @@ pytestmark = [
 def test_haiku_run_on_the_embedded_model() -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     proc = subprocess.run(
-        [sys.executable, "-m", "cadenza", "run", "Write a haiku about the sea.",
-         "-r", "Use only lowercase letters", "-r", "Do not use any commas",
-         "--max-tokens", "4000", "--json"],
-        capture_output=True, text=True, timeout=600, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "cadenza",
+            "run",
+            "Write a haiku about the sea.",
+            "-r",
+            "Use only lowercase letters",
+            "-r",
+            "Do not use any commas",
+            "--max-tokens",
+            "4000",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     rr = data["requirements_result"]
     assert [r["description"] for r in rr["requirements"]] == [
-        "Use only lowercase letters", "Do not use any commas"]
+        "Use only lowercase letters",
+        "Do not use any commas",
+    ]
     for r in rr["requirements"]:
         assert 0.0 <= r["score"] <= 1.0 and r["reason"]
         assert r["validator"].startswith("code:")  # the compiler attached exact checks
-    assert rr["finish_reason"] in ("all_requirements_met", "budget_exhausted",
-                                   "no_further_improvement")
+    assert rr["finish_reason"] in (
+        "all_requirements_met",
+        "budget_exhausted",
+        "no_further_improvement",
+    )
     usage = data["usage"]
     assert usage["input_tokens"] + usage["output_tokens"] <= 4000
     assert usage["calls"] >= 1 and usage["unpriced_calls"] == 0

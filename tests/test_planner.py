@@ -363,11 +363,13 @@ async def test_deterministic_repair_is_marked_and_can_be_turned_off(
     assert repair[0].input_tokens == 0 and repair[0].model is None
     assert result.usage.calls == len(fake.requests)
 
-    off = RunOptions(calls=fast_options.calls, compile_requirements=False,
-                     search=SearchSettings(max_output_tokens=16, repairs=False, patience=2))
+    off = RunOptions(
+        calls=fast_options.calls,
+        compile_requirements=False,
+        search=SearchSettings(max_output_tokens=16, repairs=False, patience=2),
+    )
     fake = ScriptedModel(default="Hello World")
-    result = await cadenza.arun("x", [req], models=[fake], options=off,
-                                budget={"max_calls": 6})
+    result = await cadenza.arun("x", [req], models=[fake], options=off, budget={"max_calls": 6})
     assert result.result == "Hello World"
     assert not [n for n in result.trace if n.kind == "repair"]
 
@@ -381,8 +383,11 @@ async def test_identical_answers_are_not_evaluated_twice(fast_options: RunOption
 
     fake = ScriptedModel(default="same answer")
     result = await cadenza.arun(
-        "x", [Requirement(description="never", validator=check)],
-        models=[fake], options=fast_options, budget={"max_calls": 8},
+        "x",
+        [Requirement(description="never", validator=check)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_calls": 8},
     )
     assert checked == ["same answer"]
     dups = [n for n in result.trace if n.detail.get("duplicate_of")]
@@ -392,8 +397,11 @@ async def test_identical_answers_are_not_evaluated_twice(fast_options: RunOption
 async def test_unaffordable_calls_leave_no_node(fast_options: RunOptions) -> None:
     fake = ScriptedModel(default="a, b")
     result = await cadenza.arun(
-        "x", [Requirement(description="no commas", validator=no_commas)],
-        models=[fake], options=fast_options, budget={"max_calls": 3},
+        "x",
+        [Requirement(description="no commas", validator=no_commas)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_calls": 3},
     )
     calls = [n for n in result.trace if n.kind in ("generate", "revise", "judge")]
     assert len(calls) == result.usage.calls == 3
