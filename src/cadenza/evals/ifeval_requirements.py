@@ -12,41 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import InvalidTaskError, UnknownValidatorError
+from ..validators.ifeval.checks import LANGUAGE_CODES as _LANGUAGES
 
 __all__ = ["describe_instruction"]
 
-_LANGUAGES = {
-    "en": "English",
-    "es": "Spanish",
-    "pt": "Portuguese",
-    "ar": "Arabic",
-    "hi": "Hindi",
-    "fr": "French",
-    "ru": "Russian",
-    "de": "German",
-    "ja": "Japanese",
-    "it": "Italian",
-    "bn": "Bengali",
-    "uk": "Ukrainian",
-    "th": "Thai",
-    "ur": "Urdu",
-    "ta": "Tamil",
-    "te": "Telugu",
-    "bg": "Bulgarian",
-    "ko": "Korean",
-    "pl": "Polish",
-    "he": "Hebrew",
-    "fa": "Persian",
-    "vi": "Vietnamese",
-    "ne": "Nepali",
-    "sw": "Swahili",
-    "kn": "Kannada",
-    "mr": "Marathi",
-    "gu": "Gujarati",
-    "pa": "Punjabi",
-    "ml": "Malayalam",
-    "fi": "Finnish",
-}
 
 _Template = Callable[[Mapping[str, Any]], str]
 

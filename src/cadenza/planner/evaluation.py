@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from ..engine import BudgetExhausted, CallFailed, CallRunner
+from ..engine.cancel import cancel_and_wait
 from ..models.base import Model
 from ..task import Requirement, Task
 from ..trace import RunEvent, TraceRecorder
@@ -58,14 +59,10 @@ class Evaluator:
                         cand.verdicts[t.get_name()] = judged
                 if pending and self._hopeless(cand, state):
                     cand.dropped = "a judgement ranked it below the best candidate"
-                    for t in pending:
-                        t.cancel()
-                    await asyncio.gather(*pending, return_exceptions=True)
+                    await cancel_and_wait(pending)
                     pending = set()
         except asyncio.CancelledError:
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await cancel_and_wait(pending)
             raise
 
     def context(self, req: Requirement) -> CheckContext:

@@ -13,6 +13,7 @@ import itertools
 from dataclasses import dataclass
 
 from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner
+from ..engine.cancel import cancel_and_wait
 from ..models.base import Model
 from ..result import FinishReason, TraceNode
 from ..task import Task
@@ -131,14 +132,10 @@ class Search:
                     elif t.result() is not None:
                         produced += 1
                 if tasks and self._finished() is not None:
-                    for t in tasks:
-                        t.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
+                    await cancel_and_wait(tasks)
                     tasks = set()
         except asyncio.CancelledError:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             raise
         return produced, self.state.best_id != before
 
