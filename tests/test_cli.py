@@ -99,3 +99,27 @@ def test_models_lists_something(
     code, out, _ = run_cli(monkeypatch, capsys, "models")
     assert code == 0
     assert "local:smollm2" in out
+
+
+def test_unreachable_endpoint_fails_the_run_with_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "run",
+        "hi",
+        "--model",
+        "http://127.0.0.1:9/v1#x",
+        "--max-calls",
+        "8",
+        "--json",
+    )
+    assert code == 1
+    data = json.loads(out)
+    assert data["requirements_result"]["finish_reason"] == "error"
+    message = data["requirements_result"]["finish_message"]
+    assert "127.0.0.1:9" in message
+    assert data["result"] == ""
+    assert [n for n in data["trace"] if n["kind"] == "generate" and n["status"] == "failed"]
+    assert "Traceback" not in err

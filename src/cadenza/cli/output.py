@@ -48,7 +48,10 @@ def print_result(result: Result) -> None:
     console = Console()
     rr = result.requirements_result
     console.rule("result")
-    console.print(result.result or "[dim](no answer)[/dim]", markup=False, highlight=False)
+    if result.result:
+        console.print(result.result, markup=False, highlight=False)
+    else:
+        console.print("[dim](no answer)[/dim]")
     console.rule()
     if rr.requirements:
         table = Table("requirement", "score", "reason", "checked by")

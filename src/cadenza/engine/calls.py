@@ -28,6 +28,11 @@ __all__ = ["BudgetExhausted", "CallFailed", "CallRunner", "CallSettings"]
 class BudgetExhausted(Exception):
     """The call cannot be afforded with what is left of the budget."""
 
+    def __init__(self, message: str, *, last_error: str | None = None) -> None:
+        super().__init__(message)
+        self.last_error = last_error
+        """The failure of the attempt before, when the budget ran out between retries."""
+
 
 class CallFailed(Exception):
     """The call failed for good (after retries); the node holds the details."""
@@ -112,7 +117,7 @@ class CallRunner:
                     self.trace.finish(
                         node, "failed", error=why, latency_s=time.monotonic() - started
                     )
-                    raise BudgetExhausted(why)
+                    raise BudgetExhausted(why, last_error=last_error)
                 if node is None:
                     node = self.trace.start(
                         kind,

@@ -163,8 +163,10 @@ class Search:
                 temperature=action.temperature,
                 candidate_id=cid,
             )
-        except BudgetExhausted:
+        except BudgetExhausted as exc:
             self._budget_hit = True
+            if exc.last_error:
+                state.errors.append(exc.last_error)
             return None
         except CallFailed as exc:
             state.errors.append(str(exc))
@@ -273,6 +275,9 @@ class Search:
         return None
 
     def _outcome_budget(self) -> Outcome:
+        if self.state.best is None and self.state.errors:
+            # Nothing was produced and the budget went on failed attempts: that is a failure.
+            return self._outcome_error(f"no answer: every call failed: {self.state.errors[-1]}")
         led, b = self.ledger, self.ledger.budget
         caps = []
         if b.max_tokens is not None:
