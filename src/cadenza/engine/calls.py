@@ -97,78 +97,91 @@ class CallRunner:
         input_bound = await model.count_input_tokens(messages)
         attempt = 0
         try:
+            slot = self._slot(model)
             while True:
                 attempt += 1
-                afford = self.ledger.max_output_tokens(
-                    input_bound, usd_per_input=per_in or 0.0, usd_per_output=per_out or 0.0
-                )
-                out_cap = min(max_tokens, afford)
-                reservation = (
-                    self.ledger.reserve(
-                        input_bound, out_cap, usd_per_input=per_in, usd_per_output=per_out
-                    )
-                    if out_cap >= min_tokens
-                    else None
-                )
-                if reservation is None:
-                    if node is None:
-                        raise BudgetExhausted("budget exhausted")
-                    why = f"budget exhausted before a retry, after: {last_error}"
-                    self.trace.finish(
-                        node, "failed", error=why, latency_s=time.monotonic() - started
-                    )
-                    raise BudgetExhausted(why, last_error=last_error)
-                if node is None:
-                    node = self.trace.start(
-                        kind,
-                        parent=parent,
-                        model=model.name,
-                        messages=[m.as_dict() for m in messages],
-                        temperature=temperature,
-                        candidate_id=candidate_id,
-                        requirement=requirement,
-                    )
-                node.attempts = attempt
-                timeout = self.settings.timeout_s
-                left = self.ledger.seconds_left()
-                if left is not None:
-                    timeout = max(0.01, min(timeout, left))
-                request = ModelRequest(
-                    messages=messages,
-                    max_tokens=out_cap,
-                    temperature=temperature,
-                    seed=seed,
-                    timeout=timeout,
-                )
+                retry_in: float | None = None
+                # Wait for a free slot of this model before reserving: a call that is
+                # cancelled while queued was never made and costs nothing.
+                await slot.acquire()
                 try:
-                    async with self._slot(model):
-                        response = await asyncio.wait_for(model.complete(request), timeout)
-                except asyncio.CancelledError:
-                    self.ledger.settle_failed(reservation, billed_input=True)
-                    raise
-                except (TimeoutError, ConnectionError, TransientProviderError) as exc:
-                    self.ledger.settle_failed(reservation, billed_input=True)
-                    last_error = _describe(exc, timeout)
-                    if attempt > self.settings.retries:
-                        self.trace.finish(
-                            node, "failed", error=last_error, latency_s=time.monotonic() - started
+                    afford = self.ledger.max_output_tokens(
+                        input_bound, usd_per_input=per_in or 0.0, usd_per_output=per_out or 0.0
+                    )
+                    out_cap = min(max_tokens, afford)
+                    reservation = (
+                        self.ledger.reserve(
+                            input_bound, out_cap, usd_per_input=per_in, usd_per_output=per_out
                         )
-                        raise CallFailed(last_error, permanent=False) from exc
-                    await asyncio.sleep(self._backoff(attempt))
+                        if out_cap >= min_tokens
+                        else None
+                    )
+                    if reservation is None:
+                        if node is None:
+                            raise BudgetExhausted("budget exhausted")
+                        why = f"budget exhausted before a retry, after: {last_error}"
+                        self.trace.finish(
+                            node, "failed", error=why, latency_s=time.monotonic() - started
+                        )
+                        raise BudgetExhausted(why, last_error=last_error)
+                    if node is None:
+                        started = time.monotonic()
+                        node = self.trace.start(
+                            kind,
+                            parent=parent,
+                            model=model.name,
+                            messages=[m.as_dict() for m in messages],
+                            temperature=temperature,
+                            candidate_id=candidate_id,
+                            requirement=requirement,
+                        )
+                    node.attempts = attempt
+                    timeout = self.settings.timeout_s
+                    left = self.ledger.seconds_left()
+                    if left is not None:
+                        timeout = max(0.01, min(timeout, left))
+                    request = ModelRequest(
+                        messages=messages,
+                        max_tokens=out_cap,
+                        temperature=temperature,
+                        seed=seed,
+                        timeout=timeout,
+                    )
+                    try:
+                        response = await asyncio.wait_for(model.complete(request), timeout)
+                    except asyncio.CancelledError:
+                        self.ledger.settle_failed(reservation, billed_input=True)
+                        raise
+                    except (TimeoutError, ConnectionError, TransientProviderError) as exc:
+                        self.ledger.settle_failed(reservation, billed_input=True)
+                        last_error = _describe(exc, timeout)
+                        if attempt > self.settings.retries:
+                            self.trace.finish(
+                                node,
+                                "failed",
+                                error=last_error,
+                                latency_s=time.monotonic() - started,
+                            )
+                            raise CallFailed(last_error, permanent=False) from exc
+                        retry_in = self._backoff(attempt)
+                    except ProviderError as exc:
+                        self.ledger.settle_failed(reservation, billed_input=False)
+                        self.trace.finish(
+                            node, "failed", error=str(exc), latency_s=time.monotonic() - started
+                        )
+                        raise CallFailed(str(exc), permanent=True) from exc
+                    except Exception as exc:  # a provider bug: record it, never crash the run
+                        self.ledger.settle_failed(reservation, billed_input=True)
+                        msg = f"{type(exc).__name__}: {exc}"
+                        self.trace.finish(
+                            node, "failed", error=msg, latency_s=time.monotonic() - started
+                        )
+                        raise CallFailed(msg, permanent=True) from exc
+                finally:
+                    slot.release()
+                if retry_in is not None:
+                    await asyncio.sleep(retry_in)  # outside the slot: others may use it
                     continue
-                except ProviderError as exc:
-                    self.ledger.settle_failed(reservation, billed_input=False)
-                    self.trace.finish(
-                        node, "failed", error=str(exc), latency_s=time.monotonic() - started
-                    )
-                    raise CallFailed(str(exc), permanent=True) from exc
-                except Exception as exc:  # a provider bug: record it, never crash the run
-                    self.ledger.settle_failed(reservation, billed_input=True)
-                    msg = f"{type(exc).__name__}: {exc}"
-                    self.trace.finish(
-                        node, "failed", error=msg, latency_s=time.monotonic() - started
-                    )
-                    raise CallFailed(msg, permanent=True) from exc
                 cost = None
                 if per_in is not None and per_out is not None:
                     cost = response.input_tokens * per_in + response.output_tokens * per_out
