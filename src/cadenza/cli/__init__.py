@@ -10,6 +10,7 @@ from ..errors import UsageError
 from .eval import eval_group
 from .models import models_command
 from .run import run_command
+from .serve import serve_command
 
 __all__ = ["cli", "main"]
 
@@ -23,6 +24,7 @@ def cli() -> None:
 cli.add_command(run_command)
 cli.add_command(models_command)
 cli.add_command(eval_group)
+cli.add_command(serve_command)
 
 
 def main() -> None:
