@@ -6,7 +6,10 @@ import json
 
 import pytest
 
+import cadenza
 from cadenza.cli import main
+from cadenza.cli.output import print_result
+from cadenza.testing import ScriptedModel
 
 
 def run_cli(
@@ -123,3 +126,18 @@ def test_unreachable_endpoint_fails_the_run_with_a_clear_message(
     assert data["result"] == ""
     assert [n for n in data["trace"] if n["kind"] == "generate" and n["status"] == "failed"]
     assert "Traceback" not in err
+
+
+def test_human_output_says_when_the_answer_was_repaired(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = cadenza.run(
+        "Say hi",
+        ["Your whole reply must be lowercase"],
+        models=[ScriptedModel(default="Hello There")],
+        budget={"max_calls": 4},
+    )
+    print_result(result)
+    out = capsys.readouterr().out
+    assert "hello there" in out
+    assert "repaired:" in out and "change_case:english_lowercase" in out

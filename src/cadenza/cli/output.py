@@ -60,6 +60,15 @@ def print_result(result: Result) -> None:
             name = r.description + (" (mandatory)" if r.is_mandatory else "")
             table.add_row(name, f"{mark}{r.score:.2f}", r.reason, r.validator)
         console.print(table)
+    repaired = [
+        n for n in result.trace if n.kind == "repair" and n.candidate_id == result.best_candidate_id
+    ]
+    if repaired:
+        console.print(
+            "[yellow]repaired:[/yellow] the model's answer was fixed deterministically ("
+            + ", ".join(str(r) for r in repaired[0].detail.get("repairs", []))
+            + "); --no-repair shows what the model reaches on its own"
+        )
     u = result.usage
     cost = f"${u.cost_usd:.4f}" + (
         f" (+{u.unpriced_calls} unpriced calls)" if u.unpriced_calls else ""
