@@ -25,7 +25,7 @@ budgets = st.fixed_dictionaries(
 ).filter(lambda d: bool(d))
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     budget=budgets,
     seed=st.integers(min_value=0, max_value=2**32 - 1),
