@@ -16,7 +16,6 @@ answer as ``chat.completion.chunk`` deltas, the per-requirement results on the l
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -44,7 +43,6 @@ __all__ = ["ChatCompletionRequest", "router"]
 router = APIRouter(prefix="/v1", tags=["openai"], responses=ERROR_RESPONSES)
 
 MODEL = "cadenza"
-KEEPALIVE_S = 15.0
 CHUNK_CHARS = 256
 
 
@@ -342,14 +340,10 @@ async def _stream(
     try:
         async with manager.subscribe(record.id) as (_, _nodes, queue):
             yield chunk({"role": "assistant", "content": ""})
-            while queue is not None:
-                try:
-                    update = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
-                except TimeoutError:
-                    yield sse.comment("keep-alive")
+            async for update in sse.drain(queue):
+                if isinstance(update, bytes):
+                    yield update
                     continue
-                if update is None:
-                    break
                 note = _progress(update)
                 if note:
                     yield sse.comment(note)

@@ -10,7 +10,6 @@ GET  /v1/runs/{id}/trace      its tree of calls
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -28,8 +27,6 @@ from .schemas import ERROR_RESPONSES, RunListOut, RunOut, TraceOut, run_out
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses=ERROR_RESPONSES)
-
-KEEPALIVE_S = 15.0
 
 
 def _manager(request: Request) -> RunManager:
@@ -112,15 +109,10 @@ async def _events(manager: RunManager, run_id: str) -> AsyncIterator[bytes]:
         yield sse.event(
             "snapshot", {"run": run_out(record).model_dump(mode="json"), "nodes": nodes}
         )
-        while queue is not None:
-            try:
-                update = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
-            except TimeoutError:
-                yield sse.comment("keep-alive")
-                continue
-            if update is None:
-                break
-            if update.event != "done":
+        async for update in sse.drain(queue):
+            if isinstance(update, bytes):
+                yield update
+            elif update.event != "done":
                 yield sse.event(update.event, update.data)
         final = await manager.require(run_id)
         yield sse.event("done", {"run": run_out(final).model_dump(mode="json")})

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
 
-__all__ = ["SSE_HEADERS", "comment", "event"]
+__all__ = ["KEEPALIVE", "KEEPALIVE_S", "SSE_HEADERS", "comment", "drain", "event"]
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+KEEPALIVE_S = 15.0
+KEEPALIVE = "keep-alive"
+
+T = TypeVar("T")
+
+
+async def drain(queue: asyncio.Queue[T | None] | None) -> AsyncIterator[T | bytes]:
+    """Each item of `queue` until its closing None; a keep-alive comment (bytes) after
+    every `KEEPALIVE_S` seconds of silence."""
+    while queue is not None:
+        try:
+            item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+        except TimeoutError:
+            yield comment(KEEPALIVE)
+            continue
+        if item is None:
+            return
+        yield item
 
 
 def event(name: str | None, data: Any) -> bytes:
