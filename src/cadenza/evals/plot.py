@@ -27,8 +27,8 @@ def plot_accuracy_vs_tokens(report: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("tokens per prompt (input + output, all calls)")
     ax.set_ylabel("prompt-level strict accuracy (%)")
     ax.set_title(f"IFEval, {report['n_prompts']} prompts, {report['model']}, mode {report['mode']}")
-    ax.set_ylim(bottom=0)
-    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0, top=max(10.0, ax.get_ylim()[1] * 1.1))
+    ax.set_xlim(left=0, right=ax.get_xlim()[1] * 1.35)  # room for the labels
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
