@@ -405,4 +405,4 @@ async def test_unaffordable_calls_leave_no_node(fast_options: RunOptions) -> Non
     )
     calls = [n for n in result.trace if n.kind in ("generate", "revise", "judge")]
     assert len(calls) == result.usage.calls == 3
-    assert all(n.status != "skipped" for n in result.trace)
+    assert all(n.status in ("ok", "failed", "cancelled") for n in result.trace)

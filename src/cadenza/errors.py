@@ -8,7 +8,7 @@
     │   └── UnknownValidatorError
     ├── ProviderError           a model endpoint failed
     │   ├── TransientProviderError   worth retrying: 429, 5xx, timeout, dropped connection
-    │   └── PermanentProviderError   not worth retrying: 400, 401, 404, unreachable host
+    │   └── PermanentProviderError   not worth retrying: 400, 401, 403, 404
     └── ValidatorError          a user's validator raised
 
 A UsageError is the caller's mistake (CLI exit code 2, no traceback); a ProviderError
@@ -69,7 +69,10 @@ class TransientProviderError(ProviderError):
 
 
 class PermanentProviderError(ProviderError):
-    """A failure that retrying will not fix: bad request, bad key, unreachable endpoint."""
+    """A failure that retrying will not fix: bad request, bad key, unknown model.
+
+    An unreachable endpoint is transient (it may be starting); after the retries the
+    run ends in error with a message naming the URL."""
 
 
 class ValidatorError(CadenzaError):

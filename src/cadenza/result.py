@@ -27,7 +27,7 @@ FinishReason = Literal[
 ]
 
 NodeKind = Literal["run", "generate", "revise", "repair", "judge", "check"]
-NodeStatus = Literal["pending", "running", "ok", "failed", "cancelled", "skipped"]
+NodeStatus = Literal["pending", "running", "ok", "failed", "cancelled"]
 
 
 class Usage(BaseModel):

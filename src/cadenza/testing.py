@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .models.base import Message, Model, ModelRequest, ModelResponse
+from .validators.judge import CANDIDATE_TAG
 
 __all__ = ["JUDGE_MARKER", "ScriptedModel", "count_words"]
 
-JUDGE_MARKER = "<candidate>"
+JUDGE_MARKER = f"<{CANDIDATE_TAG}>"
 """Judge prompts carry the candidate between these tags; the fake spots them by it."""
 
 Script = str | BaseException | Callable[[ModelRequest], str]
@@ -105,7 +106,7 @@ class ScriptedModel(Model):
 
     def _judge(self, request: ModelRequest) -> str:
         prompt = request.messages[-1].content
-        m = re.search(r"<candidate>\n?(.*?)\n?</candidate>", prompt, re.S)
+        m = re.search(rf"<{CANDIDATE_TAG}>\n?(.*?)\n?</{CANDIDATE_TAG}>", prompt, re.S)
         candidate = m.group(1) if m else ""
         r = re.search(r"Requirement:\s*(.*?)\n", prompt)
         requirement = r.group(1).strip() if r else ""

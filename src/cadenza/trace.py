@@ -49,7 +49,7 @@ class TraceRecorder:
     def finish(
         self,
         node: TraceNode,
-        status: Literal["ok", "failed", "cancelled", "skipped"],
+        status: Literal["ok", "failed", "cancelled"],
         **fields: Any,
     ) -> None:
         node.status = status
