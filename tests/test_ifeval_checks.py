@@ -779,6 +779,12 @@ def test_repairable_set() -> None:
                 "change_case:english_lowercase",
                 "change_case:english_capital",
                 "startend:quotation",
+                "length_constraints:number_words",
+                "length_constraints:number_sentences",
+                "length_constraints:number_paragraphs",
+                "startend:end_checker",
+                "combination:repeat_prompt",
+                "detectable_format:json_format",
             }
         )
         == REPAIRABLE
@@ -807,10 +813,98 @@ def test_repairs_make_the_check_pass() -> None:
 
 def test_no_repair_where_none_is_safe() -> None:
     assert repair("keywords:forbidden_words", "the sun", {"forbidden_words": ["sun"]}) is None
-    assert repair("length_constraints:number_words", "short", None) is None
-    assert repair("combination:repeat_prompt", "x", None) is None
+    at_least = {"relation": "at least", "num_words": 50}
+    assert repair("length_constraints:number_words", "short", at_least) is None
     assert repair("punctuation:no_comma", "   ", None) is None
     assert repair("no_commas", "a, b", None) == "a b"
+    with pytest.raises(InvalidTaskError, match="num_words"):
+        repair("length_constraints:number_words", "short", {"relation": "less than"})
+
+
+SEA = "The sea is blue. It is vast and deep! Many fish live there. Boats sail on it all day."
+
+
+def _passes(iid: str, text: str, kwargs: dict[str, Any]) -> bool:
+    return check_instruction(iid, text, kwargs).passed
+
+
+@pytest.mark.parametrize(
+    ("iid", "kwargs", "broken", "fixed"),
+    [
+        # whole sentences are kept while they fit under the limit
+        (
+            "length_constraints:number_words",
+            {"relation": "less than", "num_words": 12},
+            SEA,
+            "The sea is blue. It is vast and deep!",
+        ),
+        # one long sentence: cut at a word
+        (
+            "length_constraints:number_words",
+            {"relation": "less than", "num_words": 4},
+            "one two three four five six",
+            "one two three.",
+        ),
+        (
+            "length_constraints:number_sentences",
+            {"relation": "less than", "num_sentences": 3},
+            SEA,
+            "The sea is blue. It is vast and deep!",
+        ),
+        # too few paragraphs: the sentences are regrouped, in order
+        (
+            "length_constraints:number_paragraphs",
+            {"num_paragraphs": 2},
+            SEA,
+            "The sea is blue.\n\nIt is vast and deep!\n\n***\n\n"
+            "Many fish live there.\n\nBoats sail on it all day.",
+        ),
+        # too many: neighbouring paragraphs are merged
+        (
+            "length_constraints:number_paragraphs",
+            {"num_paragraphs": 2},
+            "A.\n\n***\n\nB.\n\n***\n\nC.",
+            "A.\n\nB.\n\n***\n\nC.",
+        ),
+        # the phrase is appended; a copy missing its final mark is replaced
+        (
+            "startend:end_checker",
+            {"end_phrase": "Any questions?"},
+            "Here it is. Any questions",
+            "Here it is.\n\nAny questions?",
+        ),
+        (
+            "combination:repeat_prompt",
+            {"prompt_to_repeat": "Write a poem."},
+            "Roses are red.",
+            "Write a poem.\n\nRoses are red.",
+        ),
+        (
+            "detectable_format:json_format",
+            {},
+            'He said "hi"',
+            '{\n  "response": "He said \\"hi\\""\n}',
+        ),
+    ],
+)
+def test_repairs_with_arguments(
+    iid: str, kwargs: dict[str, Any], broken: str, fixed: str
+) -> None:
+    assert not _passes(iid, broken, kwargs)
+    assert repair(iid, broken, kwargs) == fixed
+    assert _passes(iid, fixed, kwargs)
+
+
+def test_repairs_that_cannot_pass_return_none() -> None:
+    one = {"relation": "less than", "num_sentences": 1}
+    assert repair("length_constraints:number_sentences", SEA, one) is None
+    assert repair("length_constraints:number_paragraphs", "Just one.", {"num_paragraphs": 3}) is None
+    assert repair("length_constraints:number_words", "a b", {"relation": "less than", "num_words": 1}) is None
+
+
+def test_repeat_prompt_repair_falls_back_to_the_prompt() -> None:
+    assert repair("combination:repeat_prompt", "Yes.", {}, prompt="Say yes.") == "Say yes.\n\nYes."
+
 
 
 # --------------------------------------------------------------------------- dev data

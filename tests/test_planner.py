@@ -374,6 +374,31 @@ async def test_deterministic_repair_is_marked_and_can_be_turned_off(
     assert not [n for n in result.trace if n.kind == "repair"]
 
 
+async def test_repairs_are_reapplied_when_one_undoes_another(
+    fast_options: RunOptions,
+) -> None:
+    # Appending the end phrase brings capitals back after lowercasing; a second pass
+    # of the free checks lowercases again, and both requirements end up met.
+    reqs = [
+        Requirement(
+            name="lower", description="all lowercase", validator="change_case:english_lowercase"
+        ),
+        Requirement(
+            name="end",
+            description="end with the phrase",
+            validator="startend:end_checker",
+            validator_args={"end_phrase": "Any questions?"},
+        ),
+    ]
+    fake = ScriptedModel(default="The sea is wide and calm today.")
+    result = await cadenza.arun("x", reqs, models=[fake], options=fast_options)
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    assert result.result == "the sea is wide and calm today.\n\nany questions?"
+    (node,) = [n for n in result.trace if n.kind == "repair"]
+    assert node.detail["repairs"] == ["change_case:english_lowercase", "startend:end_checker"]
+    assert result.usage.calls == len(fake.requests)
+
+
 async def test_identical_answers_are_not_evaluated_twice(fast_options: RunOptions) -> None:
     checked: list[str] = []
 

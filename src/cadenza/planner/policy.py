@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .state import RunState
 
-__all__ = ["Action", "Cost", "Revise", "Sample", "first_actions", "next_actions"]
+__all__ = ["Action", "Revise", "Sample", "first_actions", "next_actions"]
 
 FIRST_TEMPERATURES = (0.0, 0.7, 0.9, 1.0, 0.8, 0.6, 1.1, 0.5)
 REVISE_TEMPERATURES = (0.0, 0.7, 0.9, 0.5)
@@ -42,22 +42,6 @@ class Revise:
 
 
 Action = Sample | Revise
-
-
-@dataclass(frozen=True)
-class Cost:
-    """Expected tokens of one branch (generation plus its judgements)."""
-
-    tokens: float
-
-    def fits(self, tokens_left: int | None, calls_left: int | None, calls_each: int) -> int:
-        """How many such branches the budget allows."""
-        n = 10**6
-        if tokens_left is not None:
-            n = min(n, int(tokens_left // max(1.0, self.tokens)))
-        if calls_left is not None:
-            n = min(n, calls_left // max(1, calls_each))
-        return max(0, n)
 
 
 def first_actions(width: int, n_models: int, *, vary_prompt: bool) -> list[Action]:

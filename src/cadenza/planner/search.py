@@ -18,8 +18,9 @@ from ..models.base import Model
 from ..result import FinishReason, TraceNode
 from ..task import Task
 from ..trace import RunEvent, TraceRecorder
+from ..validators.base import run_validator
 from .evaluation import JUDGE_MAX_TOKENS, Evaluator
-from .policy import Action, Cost, Revise, Sample, first_actions, next_actions
+from .policy import Action, Revise, Sample, first_actions, next_actions
 from .prompts import first_messages, revision_messages
 from .state import Candidate, RunState
 
@@ -87,7 +88,7 @@ class Search:
                 )
             else:
                 actions = next_actions(self.state, width, len(self.models))
-            n = self._affordable(len(actions))
+            n = self._affordable(actions)
             if n == 0 and rounds > 0:
                 return self._outcome_budget()
             actions = actions[: max(1, n)]
@@ -218,18 +219,33 @@ class Search:
         return new_best
 
     async def _repair(self, cand: Candidate) -> None:
-        """Apply the safe, deterministic fixes the failing requirements' checks offer."""
+        """Apply the safe, deterministic fixes the failing requirements' checks offer.
+
+        Fixes can undo each other (an appended end phrase brings back capitals after
+        lowercasing), so the free checks are rerun on the fixed text and the fixes
+        applied again, for at most three passes."""
         text, applied = cand.text, list[str]()
-        for req, _ in self.state.failing(cand):
-            v = self.evaluator.code.get(req.name)
-            if v is None or v.repair is None:
-                continue
-            try:
-                fixed = v.repair(text, self.evaluator.context(req))
-            except Exception:  # a broken repair is skipped, never fatal
-                continue
-            if fixed is not None and fixed != text:
-                text, applied = fixed, [*applied, v.name]
+        fixable = [
+            (req, v, v.repair)
+            for req in self.task.requirements
+            if (v := self.evaluator.code.get(req.name)) is not None and v.repair is not None
+        ]
+        for _ in range(3):
+            changed = False
+            for req, v, fix in fixable:
+                ctx = self.evaluator.context(req)
+                try:
+                    if (await run_validator(v, text, ctx)).passed:
+                        continue
+                    fixed = fix(text, ctx)
+                except Exception:  # a broken check or repair is skipped, never fatal
+                    continue
+                if fixed is not None and fixed != text:
+                    text, changed = fixed, True
+                    if v.name not in applied:
+                        applied.append(v.name)
+            if not changed:
+                break
         if not applied or text in self._by_text:
             return
         cid = f"c{next(self._ids)}"
@@ -241,7 +257,8 @@ class Search:
         await self._admit(repaired, node)
 
     # -- budget and stopping ------------------------------------------------------------
-    def _affordable(self, wanted: int) -> int:
+    def _affordable(self, actions: list[Action]) -> int:
+        """How many of `actions`, in order, the budget left is expected to pay for."""
         judged = len(self.evaluator.judged_requirements)
         gen_nodes = [
             n for n in self.trace.nodes if n.kind in ("generate", "revise") and n.status == "ok"
@@ -251,11 +268,23 @@ class Search:
         else:
             out = self.settings.max_output_tokens * 0.75
         prompt = sum(len(m.content) for m in self.base) / 3
-        gen = prompt + 2 * out  # a revision also carries the previous answer
         judge = judged * (120 + out + JUDGE_MAX_TOKENS)
-        cost = Cost(tokens=gen + judge)
-        n = cost.fits(self.ledger.tokens_left(), self.ledger.calls_left(), 1 + judged)
-        return min(wanted, n)
+        tokens_left, calls_left = self.ledger.tokens_left(), self.ledger.calls_left()
+        n = 0
+        for action in actions:
+            # A revision also carries the previous answer and the feedback on it.
+            gen = prompt + out if isinstance(action, Sample) else prompt + 2 * out + 80
+            cost = gen + judge
+            if tokens_left is not None:
+                if tokens_left < cost:
+                    break
+                tokens_left = int(tokens_left - cost)
+            if calls_left is not None:
+                if calls_left < 1 + judged:
+                    break
+                calls_left -= 1 + judged
+            n += 1
+        return n
 
     def _finished(self) -> Outcome | None:
         best = self.state.best

@@ -72,7 +72,7 @@ def _make_repair(instruction_id: str) -> RepairFn | None:
 
     def fix(candidate: str, ctx: CheckContext) -> str | None:
         args = {k: v for k, v in (ctx.args or {}).items() if k != "loose"}
-        return repair(instruction_id, candidate, args)
+        return repair(instruction_id, candidate, args, prompt=ctx.instruction)
 
     return fix
 

@@ -1194,23 +1194,14 @@ def run_check(instruction_id: str, response: str, params: Params) -> Verdict:
 
 # --------------------------------------------------------------------------- repairs
 
-REPAIRABLE: frozenset[str] = frozenset(
-    {
-        "punctuation:no_comma",
-        "change_case:english_lowercase",
-        "change_case:english_capital",
-        "startend:quotation",
-    }
-)
 
-
-def _drop_commas(text: str) -> str:
+def _drop_commas(text: str, p: Params) -> str:
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
     text = re.sub(r",(?=\s|$)", "", text)  # "a, b" -> "a b"
     return text.replace(",", " ")  # "a,b" -> "a b"
 
 
-def _quote_wrap(text: str) -> str:
+def _quote_wrap(text: str, p: Params) -> str:
     value = text.strip()
     if len(value) > 1 and value[0] == '"' and value[-1] == '"':
         return value
@@ -1221,29 +1212,119 @@ def _quote_wrap(text: str) -> str:
     return '"' + value + '"'
 
 
-_REPAIRS: dict[str, Callable[[str], str]] = {
+def _cut_words(text: str, p: Params) -> str | None:
+    """Fewer than N words: keep the whole sentences that fit, else cut at a word."""
+    if p["relation"] != "less than":
+        return None
+    limit: int = p["num_words"]
+    if count_words(text) < limit:
+        return text
+    if limit < 2:
+        return None
+    keep = 0
+    for _, stop in sentence_spans(text):
+        if count_words(text[:stop]) >= limit:
+            break
+        keep = stop
+    if keep:
+        return text[:keep].rstrip()
+    words = list(_WORD_RE.finditer(text))
+    return text[: words[limit - 2].end()].rstrip() + "."
+
+
+def _cut_sentences(text: str, p: Params) -> str | None:
+    """Fewer than N sentences: keep the first N - 1."""
+    if p["relation"] != "less than":
+        return None
+    limit: int = p["num_sentences"]
+    spans = sentence_spans(text)
+    if len(spans) < limit:
+        return text
+    if limit < 2:
+        return None
+    return text[: spans[limit - 2][1]].rstrip()
+
+
+def _regroup_paragraphs(text: str, p: Params) -> str | None:
+    """Exactly N paragraphs divided by ***: regroup the existing paragraphs (or, when
+    there are too few, the sentences) into N runs of about equal length, in order."""
+    n: int = p["num_paragraphs"]
+    units = [u.strip() for u in re.split(r"\s?\*\*\*\s?|\n\s*\n", text) if u.strip()]
+    if len(units) < n:
+        units = [s.strip() for s in split_sentences("\n".join(units)) if s.strip()]
+    if len(units) < n:
+        return None
+    size, extra = divmod(len(units), n)
+    groups: list[str] = []
+    start = 0
+    for index in range(n):
+        stop = start + size + (1 if index < extra else 0)
+        groups.append("\n\n".join(units[start:stop]))
+        start = stop
+    return "\n\n***\n\n".join(groups)
+
+
+def _append_end_phrase(text: str, p: Params) -> str:
+    phrase = p["end_phrase"].strip()
+    body = text.rstrip()
+    stem = phrase.rstrip("?.!").lower()
+    if stem and body.lower().endswith(stem):  # the phrase without its final mark
+        body = body[: -len(stem)].rstrip()
+    return f"{body}\n\n{phrase}" if body else phrase
+
+
+def _prepend_request(text: str, p: Params) -> str:
+    wanted = p["prompt_to_repeat"].strip()
+    return f"{wanted}\n\n{text.lstrip()}"
+
+
+def _wrap_json(text: str, p: Params) -> str:
+    return json.dumps({"response": text.strip()}, ensure_ascii=False, indent=2)
+
+
+_REPAIRS: dict[str, Callable[[str, Params], str | None]] = {
     "punctuation:no_comma": _drop_commas,
-    "change_case:english_lowercase": str.lower,
-    "change_case:english_capital": str.upper,
+    "change_case:english_lowercase": lambda text, p: text.lower(),
+    "change_case:english_capital": lambda text, p: text.upper(),
     "startend:quotation": _quote_wrap,
+    "length_constraints:number_words": _cut_words,
+    "length_constraints:number_sentences": _cut_sentences,
+    "length_constraints:number_paragraphs": _regroup_paragraphs,
+    "startend:end_checker": _append_end_phrase,
+    "combination:repeat_prompt": _prepend_request,
+    "detectable_format:json_format": _wrap_json,
 }
+
+REPAIRABLE: frozenset[str] = frozenset(_REPAIRS)
 
 
 def repair(
-    instruction_id: str, response: str, kwargs: Mapping[str, Any] | None = None
+    instruction_id: str,
+    response: str,
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    prompt: str = "",
 ) -> str | None:
     """A deterministic fix of `response` for the instruction, or None where none is safe.
 
-    Lowercases (english_lowercase), uppercases (english_capital), removes commas
-    (no_comma: ``1,000`` -> ``1000``, ``a, b`` -> ``a b``) or wraps in double quotes
-    (quotation). The case repairs do not change the language, which those checks
-    also require to be English.
+    The fixes are mechanical and keep the model's words: lowercase (english_lowercase),
+    uppercase (english_capital), remove commas (no_comma: ``1,000`` -> ``1000``,
+    ``a, b`` -> ``a b``), wrap in double quotes (quotation), keep the first whole
+    sentences under a "less than" limit of words or sentences (number_words,
+    number_sentences), regroup paragraphs or sentences into N divided by ``***``
+    (number_paragraphs), append the required end phrase (end_checker), put the request
+    first (repeat_prompt; `prompt` stands in for ``prompt_to_repeat``), wrap the text
+    as a JSON string (json_format). A fix is returned only if the strict check then
+    passes; "at least" limits and content (keywords, titles, ...) are left to the model.
     """
     iid = resolve_id(instruction_id)
     fix = _REPAIRS.get(iid)
     if fix is None:
         return None
-    parse_kwargs(iid, kwargs)
+    params = parse_kwargs(iid, kwargs, prompt=prompt)
     if not response.strip():
         return None
-    return fix(response)
+    fixed = fix(response, params)
+    if fixed is None or not fixed.strip() or not run_check(iid, fixed, params).passed:
+        return None
+    return fixed
