@@ -785,6 +785,9 @@ def test_repairable_set() -> None:
                 "startend:end_checker",
                 "combination:repeat_prompt",
                 "detectable_format:json_format",
+                "detectable_format:number_bullet_lists",
+                "detectable_format:multiple_sections",
+                "detectable_format:title",
             }
         )
         == REPAIRABLE
@@ -879,6 +882,33 @@ def _passes(iid: str, text: str, kwargs: dict[str, Any]) -> bool:
             "Roses are red.",
             "Write a poem.\n\nRoses are red.",
         ),
+        # a numbered list becomes '* ' bullets, regrouped to exactly N, in place
+        (
+            "detectable_format:number_bullet_lists",
+            {"num_bullets": 3},
+            "Tips:\n1. Drink water.\n2. Sleep well.\n3. Walk daily.\n4. Read.\nGood luck!",
+            "Tips:\n* Drink water. Sleep well.\n* Walk daily.\n* Read.\nGood luck!",
+        ),
+        # no list: the sentences become the bullets; a '---' rule would count as one
+        (
+            "detectable_format:number_bullet_lists",
+            {"num_bullets": 2},
+            "A cat. A dog. A cow.\n---",
+            "* A cat. A dog.\n* A cow.",
+        ),
+        (
+            "detectable_format:multiple_sections",
+            {"num_sections": 2, "section_spliter": "Section"},
+            "A cat.\n\nA dog.\n\nA cow.",
+            "Section 1\nA cat.\n\nA dog.\n\nSection 2\nA cow.",
+        ),
+        ("detectable_format:title", {}, "# The Sea\nIt is wide.", "<<The Sea>>\nIt is wide."),
+        (
+            "detectable_format:title",
+            {},
+            "**Title: The Sea**\nIt is wide.",
+            "<<The Sea>>\nIt is wide.",
+        ),
         (
             "detectable_format:json_format",
             {},
@@ -887,9 +917,7 @@ def _passes(iid: str, text: str, kwargs: dict[str, Any]) -> bool:
         ),
     ],
 )
-def test_repairs_with_arguments(
-    iid: str, kwargs: dict[str, Any], broken: str, fixed: str
-) -> None:
+def test_repairs_with_arguments(iid: str, kwargs: dict[str, Any], broken: str, fixed: str) -> None:
     assert not _passes(iid, broken, kwargs)
     assert repair(iid, broken, kwargs) == fixed
     assert _passes(iid, fixed, kwargs)
@@ -898,13 +926,19 @@ def test_repairs_with_arguments(
 def test_repairs_that_cannot_pass_return_none() -> None:
     one = {"relation": "less than", "num_sentences": 1}
     assert repair("length_constraints:number_sentences", SEA, one) is None
-    assert repair("length_constraints:number_paragraphs", "Just one.", {"num_paragraphs": 3}) is None
-    assert repair("length_constraints:number_words", "a b", {"relation": "less than", "num_words": 1}) is None
+    three = {"num_paragraphs": 3}
+    assert repair("length_constraints:number_paragraphs", "Just one.", three) is None
+    under_one = {"relation": "less than", "num_words": 1}
+    assert repair("length_constraints:number_words", "a b", under_one) is None
+
+
+def test_title_repair_needs_a_heading() -> None:
+    assert repair("detectable_format:title", "It is wide. Really.\nYes.", {}) is None
+    assert repair("detectable_format:title", "# Only a heading", {}) is None
 
 
 def test_repeat_prompt_repair_falls_back_to_the_prompt() -> None:
     assert repair("combination:repeat_prompt", "Yes.", {}, prompt="Say yes.") == "Say yes.\n\nYes."
-
 
 
 # --------------------------------------------------------------------------- dev data

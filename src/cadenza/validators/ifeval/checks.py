@@ -1245,23 +1245,92 @@ def _cut_sentences(text: str, p: Params) -> str | None:
     return text[: spans[limit - 2][1]].rstrip()
 
 
-def _regroup_paragraphs(text: str, p: Params) -> str | None:
-    """Exactly N paragraphs divided by ***: regroup the existing paragraphs (or, when
-    there are too few, the sentences) into N runs of about equal length, in order."""
-    n: int = p["num_paragraphs"]
+def _blocks(text: str, n: int) -> list[str] | None:
+    """At least `n` pieces of `text`, in order: its paragraphs, or if too few its
+    sentences; None if it has fewer than `n` sentences."""
     units = [u.strip() for u in re.split(r"\s?\*\*\*\s?|\n\s*\n", text) if u.strip()]
     if len(units) < n:
         units = [s.strip() for s in split_sentences("\n".join(units)) if s.strip()]
-    if len(units) < n:
-        return None
+    return units if len(units) >= n else None
+
+
+def _regroup(units: list[str], n: int, joiner: str) -> list[str]:
+    """`units` in `n` consecutive runs of about equal count, each joined by `joiner`."""
     size, extra = divmod(len(units), n)
     groups: list[str] = []
     start = 0
     for index in range(n):
         stop = start + size + (1 if index < extra else 0)
-        groups.append("\n\n".join(units[start:stop]))
+        groups.append(joiner.join(units[start:stop]))
         start = stop
-    return "\n\n***\n\n".join(groups)
+    return groups
+
+
+def _regroup_paragraphs(text: str, p: Params) -> str | None:
+    """Exactly N paragraphs divided by ***: regroup the existing paragraphs (or, when
+    there are too few, the sentences) into N runs of about equal length, in order."""
+    n: int = p["num_paragraphs"]
+    units = _blocks(text, n)
+    return None if units is None else "\n\n***\n\n".join(_regroup(units, n, "\n\n"))
+
+
+_ITEM_RE = re.compile(r"^\s*(?:[*\-\u2022]|\d+[.)])\s+(.*\S)\s*$")
+
+
+def _bullets(text: str, p: Params) -> str | None:
+    """Exactly N bullet points: the list's items (numbered ones too) regrouped into N
+    '* ' lines in place of the list; without a list long enough, the sentences are."""
+    n: int = p["num_bullets"]
+    lines = text.splitlines()
+    items = [(i, m.group(1)) for i, line in enumerate(lines) if (m := _ITEM_RE.match(line))]
+    if len(items) >= n:
+        bullets = [f"* {g}" for g in _regroup([t for _, t in items], n, " ")]
+        first, at = items[0][0], {i for i, _ in items}
+        out = [line for i, line in enumerate(lines) if i not in at or i == first]
+        out[out.index(lines[first])] = "\n".join(bullets)
+    else:
+        kept = [x for x in lines if not re.fullmatch(r"\s*[-*_]{3,}\s*", x)]  # rules
+        plain = "\n".join(m.group(1) if (m := _ITEM_RE.match(x)) else x for x in kept)
+        sentences = [s.strip() for s in split_sentences(plain) if s.strip()]
+        if len(sentences) < n:
+            return None
+        out = [f"* {g}" for g in _regroup(sentences, n, " ")]
+    # Other lines starting with '-' or '* ' would count as bullets too: unmark them.
+    body = "\n".join(out)
+    return re.sub(r"^(\s*)-+(?=\s*$)", r"\1", body, flags=re.MULTILINE)
+
+
+def _sections(text: str, p: Params) -> str | None:
+    """At least N sections marked 'SPLITTER X': regroup paragraphs (or sentences)."""
+    n: int = p["num_sections"]
+    units = _blocks(text, n)
+    if units is None:
+        return None
+    splitter: str = p["section_spliter"]
+    groups = _regroup(units, n, "\n\n")
+    return "\n\n".join(f"{splitter} {i}\n{g}" for i, g in enumerate(groups, 1))
+
+
+_HEADING_RE = re.compile(
+    r"^\s*(?:#{1,6}\s*(?P<h>.+?)|\*\*(?P<b>[^*\n]+)\*\*:?|(?P<t>title:\s*.+?))\s*$",
+    re.IGNORECASE,
+)
+
+
+def _title_from_heading(text: str, p: Params) -> str | None:
+    """A title in <<double angular brackets>>: only when the first line already is a
+    heading (markdown '#', a bold line, or 'Title: ...'), which becomes the title."""
+    lines = text.strip().splitlines()
+    if len(lines) < 2:
+        return None
+    m = _HEADING_RE.match(lines[0])
+    if m is None:
+        return None
+    title = (m.group("h") or m.group("b") or m.group("t") or "").strip()
+    title = re.sub(r"^title:\s*", "", title, flags=re.IGNORECASE).strip("*# ")
+    if not title or len(title.split()) > 15:
+        return None
+    return "\n".join([f"<<{title}>>", *lines[1:]])
 
 
 def _append_end_phrase(text: str, p: Params) -> str:
@@ -1293,6 +1362,9 @@ _REPAIRS: dict[str, Callable[[str, Params], str | None]] = {
     "startend:end_checker": _append_end_phrase,
     "combination:repeat_prompt": _prepend_request,
     "detectable_format:json_format": _wrap_json,
+    "detectable_format:number_bullet_lists": _bullets,
+    "detectable_format:multiple_sections": _sections,
+    "detectable_format:title": _title_from_heading,
 }
 
 REPAIRABLE: frozenset[str] = frozenset(_REPAIRS)

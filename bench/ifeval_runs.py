@@ -1,0 +1,113 @@
+"""Pool several `cadenza eval ifeval` output folders: mean, spread and confidence.
+
+    .venv/bin/python bench/ifeval_runs.py OUT1 OUT2 ... [--versus oracle] [--seed 0]
+
+Each folder holds the `results.jsonl` and `report.json` of one run. Arms with the same
+name, mode and budget are the same configuration run again. Per configuration it prints:
+- the runs, and prompt-level strict accuracy: the mean over runs and the lowest and
+  highest run (the spread a single run can show);
+- a 95 % bootstrap interval over prompts (10,000 resamples of the prompts, each
+  prompt's accuracy averaged over its runs): how much the figure depends on which
+  prompts were drawn;
+- instruction-level strict accuracy, tokens and calls per prompt (means over runs);
+- the paired difference to `--versus` (same prompts), with its bootstrap interval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REFERENCE_ARMS = ("baseline", "oracle")
+"""Arms that do not depend on the mode or the budget of a run."""
+
+
+def _label(arm: str, report: dict[str, Any]) -> str:
+    if arm in REFERENCE_ARMS:
+        return arm if arm == "baseline" else f"oracle best-of-{report.get('samples', '?')}"
+    budget = report.get("budget")
+    budget_text = budget if isinstance(budget, str) else json.dumps(budget, sort_keys=True)
+    return f"{arm} ({report.get('mode')}, {budget_text})"
+
+
+def load(folders: list[Path]) -> dict[str, list[dict[str, dict[str, Any]]]]:
+    """Configuration label -> one {key: result row} per run."""
+    runs: dict[str, list[dict[str, dict[str, Any]]]] = defaultdict(list)
+    for folder in folders:
+        report = json.loads((folder / "report.json").read_text())
+        by_arm: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for line in (folder / "results.jsonl").read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                by_arm[row["arm"]][str(row["key"])] = row
+        for arm, rows in by_arm.items():
+            runs[_label(arm, report)].append(rows)
+    return runs
+
+
+def _prompt_ok(row: dict[str, Any]) -> float:
+    return 1.0 if all(row["strict"]) else 0.0
+
+
+def _per_prompt(runs: list[dict[str, dict[str, Any]]], keys: list[str]) -> list[float]:
+    """Each prompt's strict accuracy, averaged over the runs that have it."""
+    return [statistics.fmean(_prompt_ok(r[k]) for r in runs if k in r) for k in keys]
+
+
+def bootstrap(values: list[float], rng: random.Random, n: int = 10_000) -> tuple[float, float]:
+    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(n))
+    return means[int(0.025 * n)], means[int(0.975 * n) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--versus", default="oracle", help="arm name prefix to compare with")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    runs = load(args.folders)
+    versus = next((label for label in runs if label.startswith(args.versus)), None)
+    print(
+        f"{'configuration':<46} {'runs':>4} {'prompts':>7} {'strict':>7} {'min-max':>13} "
+        f"{'95% CI':>13} {'instr':>6} {'tokens':>7} {'calls':>6}  vs {versus or '-'}"
+    )
+    for label, label_runs in sorted(runs.items()):
+        keys = sorted(set.intersection(*(set(r) for r in label_runs)), key=str)
+        if not keys:
+            continue
+        per_run = [statistics.fmean(_prompt_ok(r[k]) for k in keys) for r in label_runs]
+        lo, hi = bootstrap(_per_prompt(label_runs, keys), rng)
+        instr = statistics.fmean(
+            statistics.fmean(s for k in keys for s in map(float, r[k]["strict"]))
+            for r in label_runs
+        )
+        tokens = statistics.fmean(r[k]["tokens"] for r in label_runs for k in keys)
+        calls = statistics.fmean(r[k]["calls"] for r in label_runs for k in keys)
+        diff = ""
+        if versus is not None and label != versus:
+            shared = [k for k in keys if all(k in r for r in runs[versus])]
+            ours, theirs = _per_prompt(label_runs, shared), _per_prompt(runs[versus], shared)
+            deltas = [a - b for a, b in zip(ours, theirs, strict=True)]
+            if deltas:
+                d_lo, d_hi = bootstrap(deltas, rng)
+                diff = (
+                    f"{100 * statistics.fmean(deltas):+.1f} pts "
+                    f"[{100 * d_lo:+.1f}, {100 * d_hi:+.1f}] on {len(shared)}"
+                )
+        print(
+            f"{label:<46} {len(label_runs):>4} {len(keys):>7} "
+            f"{100 * statistics.fmean(per_run):>6.1f}% "
+            f"{100 * min(per_run):>5.1f}-{100 * max(per_run):>5.1f}% "
+            f"{100 * lo:>5.1f}-{100 * hi:>5.1f}% {100 * instr:>5.1f}% "
+            f"{tokens:>7.0f} {calls:>6.1f}  {diff}"
+        )
+
+
+if __name__ == "__main__":
+    main()
