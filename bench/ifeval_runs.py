@@ -1,6 +1,7 @@
 """Pool several `cadenza eval ifeval` output folders: mean, spread and confidence.
 
     .venv/bin/python bench/ifeval_runs.py OUT1 OUT2 ... [--versus oracle] [--seed 0]
+        [--data DEV.jsonl]
 
 Each folder holds the `results.jsonl` and `report.json` of one run. Arms with the same
 name, mode and budget are the same configuration run again. Per configuration it prints:
@@ -11,6 +12,8 @@ name, mode and budget are the same configuration run again. Per configuration it
   prompts were drawn;
 - instruction-level strict accuracy, tokens and calls per prompt (means over runs);
 - the paired difference to `--versus` (same prompts), with its bootstrap interval.
+With `--data` (the IFEval rows the runs used) it then prints, per instruction type, the
+share of instructions met strictly by each configuration, pooled over its runs.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import argparse
 import json
 import random
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,34 @@ def _per_prompt(runs: list[dict[str, dict[str, Any]]], keys: list[str]) -> list[
     return [statistics.fmean(_prompt_ok(r[k]) for r in runs if k in r) for k in keys]
 
 
+def by_instruction(runs: dict[str, list[dict[str, dict[str, Any]]]], data: Path) -> None:
+    """Per instruction type: how often each configuration met it strictly."""
+    ids: dict[str, list[str]] = {}
+    for line in data.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            ids[str(row["key"])] = list(row["instruction_id_list"])
+    in_data = Counter(iid for row_ids in ids.values() for iid in row_ids)
+    labels = sorted(runs)
+    met: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for label in labels:
+        for run in runs[label]:
+            for key, row in run.items():
+                for iid, ok in zip(ids.get(key, []), row["strict"], strict=False):
+                    met[iid][label].append(bool(ok))
+    print()
+    for number, label in enumerate(labels, 1):
+        print(f"[{number}] {label}")
+    print(
+        f"{'instruction':<46} {'n':>3}"
+        + "".join(f"{f'[{i}]':>7}" for i in range(1, len(labels) + 1))
+    )
+    for iid, n in in_data.most_common():
+        shares = [met[iid][label] for label in labels]
+        cells = "".join(f"{100 * statistics.fmean(s):>6.0f}%" if s else f"{'-':>7}" for s in shares)
+        print(f"{iid:<46} {n:>3}{cells}")
+
+
 def bootstrap(values: list[float], rng: random.Random, n: int = 10_000) -> tuple[float, float]:
     means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(n))
     return means[int(0.025 * n)], means[int(0.975 * n) - 1]
@@ -69,6 +100,7 @@ def main() -> None:
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--versus", default="oracle", help="arm name prefix to compare with")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, help="IFEval rows: adds a table per instruction type")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     runs = load(args.folders)
@@ -107,6 +139,8 @@ def main() -> None:
             f"{100 * lo:>5.1f}-{100 * hi:>5.1f}% {100 * instr:>5.1f}% "
             f"{tokens:>7.0f} {calls:>6.1f}  {diff}"
         )
+    if args.data is not None:
+        by_instruction(runs, args.data)
 
 
 if __name__ == "__main__":

@@ -66,3 +66,30 @@ def test_bootstrap_interval_contains_the_mean() -> None:
     values = [1.0] * 30 + [0.0] * 70
     lo, hi = ifeval_runs.bootstrap(values, random.Random(0), n=2000)
     assert 0.2 < lo < 0.3 < hi < 0.4
+
+
+def test_data_adds_the_share_met_per_instruction_type(tmp_path: Path) -> None:
+    data = tmp_path / "dev.jsonl"
+    rows = [
+        {"key": 1, "instruction_id_list": ["punctuation:no_comma", "change_case:english_capital"]},
+        {"key": 2, "instruction_id_list": ["punctuation:no_comma"]},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    one = _folder(
+        tmp_path / "one",
+        "low",
+        [("1", "cadenza", [True, False], 100), ("2", "cadenza", [False], 100)],
+    )
+    two = _folder(tmp_path / "two", "low", [("1", "cadenza", [True, True], 100)])
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(one), str(two), "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "[1] cadenza (code, low)" in out
+    (comma,) = [line for line in out.splitlines() if line.startswith("punctuation:no_comma")]
+    (capital,) = [line for line in out.splitlines() if line.startswith("change_case:")]
+    # no_comma: 2 instructions in the data; met in 2 of the 3 attempts over both runs
+    assert comma.split()[1:] == ["2", "67%"]
+    assert capital.split()[1:] == ["1", "50%"]
