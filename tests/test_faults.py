@@ -93,3 +93,24 @@ async def test_runs_finish_with_a_clear_status(seed: int) -> None:
         assert rr.finish_message
     else:
         assert result.best_candidate_id is not None
+
+
+async def test_a_response_format_goes_only_to_a_model_that_enforces_it() -> None:
+    from cadenza.engine import BudgetLedger, CallRunner
+    from cadenza.models.base import Message, ResponseFormat
+    from cadenza.task import Budget
+    from cadenza.testing import ScriptedModel
+    from cadenza.trace import TraceRecorder
+
+    trace = TraceRecorder()
+    runner = CallRunner(BudgetLedger(Budget(max_tokens=1000)), trace)
+    with pytest.raises(ValueError, match="cannot enforce a json_object"):
+        await runner.call(
+            kind="generate",
+            parent=None,
+            model=ScriptedModel(["{}"]),
+            messages=(Message("user", "hi"),),
+            max_tokens=10,
+            response_format=ResponseFormat("json_object"),
+        )
+    assert len(trace.nodes) == 1  # only the root: nothing was called

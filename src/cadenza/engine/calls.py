@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import ProviderError, TransientProviderError
-from ..models.base import Message, Model, ModelRequest, ModelResponse
+from ..models.base import Message, Model, ModelRequest, ModelResponse, ResponseFormat
 from ..models.pricing import price_for
 from ..result import NodeKind, TraceNode
 from ..trace import TraceRecorder
@@ -83,11 +83,17 @@ class CallRunner:
         seed: int | None = None,
         candidate_id: str | None = None,
         requirement: str | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> tuple[ModelResponse, TraceNode]:
         """Run one call; raise BudgetExhausted (nothing spent) or CallFailed.
 
         A call the budget cannot afford is never made and leaves no trace node; once
         made, its node records every attempt, and its failure or cancellation."""
+        if response_format is not None and not model.supports(response_format):
+            raise ValueError(
+                f"{model.name} cannot enforce a {response_format.kind} response format; "
+                "ask model.supports() first"
+            )
         node: TraceNode | None = None
         price = price_for(model.name)
         per_in = price.input_per_mtok / 1e6 if price else None
@@ -146,6 +152,7 @@ class CallRunner:
                         temperature=temperature,
                         seed=seed,
                         timeout=timeout,
+                        response_format=response_format,
                     )
                     try:
                         response = await asyncio.wait_for(model.complete(request), timeout)
@@ -200,7 +207,11 @@ class CallRunner:
                     cost_usd=cost,
                     latency_s=time.monotonic() - started,
                     error=last_error or None,
-                    detail={"finish_reason": response.finish_reason, "max_tokens": out_cap},
+                    detail={
+                        "finish_reason": response.finish_reason,
+                        "max_tokens": out_cap,
+                        **({"constrained": response_format.kind} if response_format else {}),
+                    },
                 )
                 return response, node
         except asyncio.CancelledError:

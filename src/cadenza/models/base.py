@@ -8,12 +8,22 @@ budget, tracing, concurrency — lives in the engine, not in providers.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["Message", "Model", "ModelRequest", "ModelResponse", "Role"]
+__all__ = [
+    "Message",
+    "Model",
+    "ModelRequest",
+    "ModelResponse",
+    "ResponseFormat",
+    "ResponseFormatKind",
+    "Role",
+]
 
 Role = Literal["system", "user", "assistant"]
+ResponseFormatKind = Literal["json_object", "json_schema", "grammar"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,30 @@ class Message:
 
 
 @dataclass(frozen=True)
+class ResponseFormat:
+    """What the model may write, enforced while decoding on providers that support it.
+
+    - ``json_object``: any JSON object;
+    - ``json_schema``: JSON that matches `schema` (`name` and `strict` as OpenAI takes them);
+    - ``grammar``: text that `grammar` (GBNF, llama.cpp's grammar format) accepts.
+
+    A constraint narrows what the model can say; cadenza still validates what it said.
+    """
+
+    kind: ResponseFormatKind
+    schema: Mapping[str, Any] | None = None
+    grammar: str | None = None
+    name: str = "output"
+    strict: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind == "json_schema" and self.schema is None:
+            raise ValueError("a json_schema response format needs a schema")
+        if self.kind == "grammar" and not self.grammar:
+            raise ValueError("a grammar response format needs a grammar")
+
+
+@dataclass(frozen=True)
 class ModelRequest:
     messages: tuple[Message, ...]
     max_tokens: int
@@ -33,6 +67,8 @@ class ModelRequest:
     seed: int | None = None
     timeout: float | None = None
     """Seconds this one call may take; the provider raises TransientProviderError past it."""
+    response_format: ResponseFormat | None = None
+    """Constrain decoding; send one only to a model whose `supports` says yes."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +93,11 @@ class Model(ABC):
     @abstractmethod
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Run one chat completion."""
+
+    def supports(self, response_format: ResponseFormat) -> bool:
+        """Whether this model enforces `response_format` while decoding. A provider that
+        says no must not be sent one: validate the answer instead."""
+        return False
 
     async def count_input_tokens(self, messages: tuple[Message, ...]) -> int:
         """An upper bound on the input tokens `messages` will be billed as.
