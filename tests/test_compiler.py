@@ -6,7 +6,9 @@ words, several kinds of quotes); none comes from the IFEval dev set.
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -655,3 +657,12 @@ def test_unregistered_checks_are_not_attached(
     monkeypatch.delitem(base._REGISTRY, NO_COMMA)
     out = compile_requirements([Requirement(description="Do not use any commas")])
     assert out[0].validator is None
+
+
+def test_concepts_guide_compiler_examples_run() -> None:
+    guide = Path(__file__).resolve().parents[1] / "docs" / "concepts.md"
+    section = guide.read_text(encoding="utf-8").split("## The requirement compiler")[1]
+    blocks = re.findall(r"```python\n(.*?)```", section.split("\n## ")[0], re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/concepts.md", "exec"), {})
