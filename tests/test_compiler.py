@@ -666,3 +666,40 @@ def test_concepts_guide_compiler_examples_run() -> None:
     assert blocks
     for block in blocks:
         exec(compile(block, "docs/concepts.md", "exec"), {})
+
+
+# -- the phrase pattern language --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches", "misses"),
+    [
+        ("no commas", ["no commas", "no   commas", "No\ncommas"], ["no comma", "piano commas"]),
+        ("do [not] use", ["do use", "do not use"], ["do  not  not use", "douse"]),
+        ("[only] lower~case", ["lowercase", "lower case", "lower-case", "only lower case"], []),
+        ("(use|write) [in] french", ["use french", "write in french"], ["speak french"]),
+        ("[all~]caps", ["caps", "all caps", "all-caps", "allcaps"], ["recaps"]),
+        ("{NEG} exceed", ["do not exceed", "never exceed", "mustn't exceed"], ["exceed"]),
+        ("{NUM} words", ["300 words", "1,000 words", "twenty-five words"], ["many words"]),
+        ("commas?", ["comma", "commas"], ["commass"]),
+        ("[a [very|really]] big", ["big", "a very big", "a big"], ["very big"]),
+    ],
+)
+def test_phrase_patterns(pattern: str, matches: list[str], misses: list[str]) -> None:
+    from cadenza.validators.compiler.phrases import phrase
+
+    regex = re.compile(phrase(pattern))
+    for text in matches:
+        assert regex.fullmatch(text.lower()), (pattern, text)
+    for text in misses:
+        assert not regex.search(text.lower()) or not regex.fullmatch(text.lower()), (pattern, text)
+
+
+def test_phrase_patterns_capture_named_macros_and_refuse_unbalanced_ones() -> None:
+    from cadenza.validators.compiler.phrases import number, phrase
+
+    m = re.fullmatch(phrase("at least {NUM@n} words"), "at least two hundred words")
+    assert m is not None and number(m.group("n")) == 200
+    for bad in ("(a|b", "[a", "a]", "a|b"):
+        with pytest.raises(ValueError, match="unbalanced"):
+            phrase(bad)

@@ -20,8 +20,13 @@ A reading is refused, and the judge decides, when:
   ("paragraph 2 must start with 'So' and end with 'Yes'");
 - the letter case checks (English, per IFEval) meet another language ("Respond in
   French, all lowercase" cannot be met by those checks);
+- two clauses ask for the same check in ways that cannot both hold ("in French ... in
+  Spanish", "exactly 3 bullet points and exactly 4", "at least 100 words and at most
+  50"); a lower and an upper bound of one count are a range, and two keyword lists
+  are merged;
 - the clauses name different pieces of writing ("a poem in lowercase and a story with
-  no commas").
+  no commas");
+- there are too many clauses (more than `MAX_CLAUSES`) or too many ways to cut the text.
 """
 
 from __future__ import annotations

@@ -110,8 +110,6 @@ MACROS: dict[str, str] = {
     r"|text|essay|story|poem|article|email|letter|message)",
     # determiners before a noun: "any", "a single", "the use of" (glued: "{DETS}commas")
     "DETS": r"(?:(?:any|a\s+single|a|even\s+one|single|the\s+use\s+of|use\s+of|of|the)\s+)*",
-    # "must", "should", "has to", ...: how users say a requirement holds
-    "MODAL": r"(?:must|should|shall|has\s+to|have\s+to|needs?\s+to|will|is\s+to|are\s+to)",
 }
 
 
@@ -160,6 +158,8 @@ def _item(s: str, i: int, stop: str) -> tuple[str, bool, int]:
                 parts.append(f"(?:{alts})")
             continue
         optional_only = False
+        if c in ")]|":
+            raise ValueError(f"unbalanced phrase pattern: {s!r}")
         if c == "{":
             end = s.index("}", i)
             name, _, group = s[i + 1 : end].partition("@")
