@@ -138,3 +138,23 @@ def test_bench_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for label in ("dev", "heldout", "all", "IFEval's own sentences"):
         assert label in out
+
+
+def test_every_compiled_check_runs_on_its_validator() -> None:
+    # The arguments the compiler produces are ones the registered validator accepts.
+    from cadenza.validators import ifeval  # noqa: F401  (registers the IFEval checks)
+    from cadenza.validators.base import CheckContext, Verdict, get_validator
+    from cadenza.validators.compiler import compile_requirement
+
+    ran = 0
+    for row in ROWS:
+        check = compile_requirement(row["text"])
+        if check is None:
+            continue
+        v = get_validator(check.validator)
+        ctx = CheckContext("Say something.", "r", row["text"], check.args)
+        for text in ("Some answer, in a few words.", '{"capital": "Paris"}'):
+            out = v.fn(text, ctx) if v.wants_context else v.fn(text)
+            assert isinstance(out, Verdict)
+        ran += 1
+    assert ran >= 150
