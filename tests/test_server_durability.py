@@ -73,7 +73,7 @@ def test_a_failed_final_write_is_tried_again_until_it_commits(
 
 def test_a_final_write_that_never_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RunManager, "final_write_attempts", 3, raising=False)
-    monkeypatch.setattr(RunManager, "final_write_backoff_s", 0.3, raising=False)
+    monkeypatch.setattr(RunManager, "final_write_backoff_s", 0.5, raising=False)
     db = tmp_path / "runs.db"
     factory, made = flaky(Fault(FinishRun, times=None))
     with ServerThread(settings(db), store_factory=factory) as srv, srv.client() as http:
