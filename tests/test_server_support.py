@@ -93,8 +93,8 @@ def bound_socket() -> socket.socket:
 class ServerThread:
     """A real uvicorn server on 127.0.0.1 in a thread, for the SDKs and the browser."""
 
-    def __init__(self, server_settings: ServerSettings) -> None:
-        self.app = create_app(server_settings, resolver=fake_resolver)
+    def __init__(self, server_settings: ServerSettings, **app_options: Any) -> None:
+        self.app = create_app(server_settings, resolver=fake_resolver, **app_options)
         self.sock = bound_socket()
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..store import default_db_url
+from ..store import default_db_url, parse_duration
 from ..task import DEFAULT_MODEL
 
 __all__ = ["serve_command"]
@@ -55,6 +55,13 @@ __all__ = ["serve_command"]
     help="Largest request body, in bytes (413 above).",
 )
 @click.option(
+    "--retention",
+    default=None,
+    metavar="DURATION",
+    help="Delete runs that finished longer ago than this (30d, 12h, …), checking "
+    "periodically.  [default: keep every run]",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -68,6 +75,7 @@ def serve_command(
     models: tuple[str, ...],
     judge_model: str | None,
     max_body_bytes: int,
+    retention: str | None,
     log_level: str,
 ) -> None:
     """Serve cadenza over HTTP: the AI21 Maestro runs API, OpenAI-compatible chat
@@ -83,6 +91,7 @@ def serve_command(
         )
         sys.exit(2)
 
+    retention_s = parse_duration(retention) if retention else None
     keys = tuple(
         dict.fromkeys(
             [*(k.strip() for k in api_keys if k.strip()), *keys_from_env(dict(os.environ))]
@@ -104,6 +113,7 @@ def serve_command(
         models=models,
         judge_model=judge_model,
         max_body_bytes=max_body_bytes,
+        retention_s=retention_s,
     )
     auth = f"{len(keys)} API key(s)" if keys else "no API key (loopback only)"
     click.echo(f"cadenza serving on http://{_url_host(host)}:{port}/ with {auth}", err=True)

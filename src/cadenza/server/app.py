@@ -8,21 +8,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
-from ..store import StoreWriter, open_store, redact_url
+from ..store import Store, StoreWriter, open_store, redact_url
 from . import maestro, openai_compat, page, runs_api
 from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .model_pool import ModelPool, Resolver
+from .retention import prune_periodically
 from .runs import RunManager
 from .settings import ServerSettings
 
@@ -39,16 +41,21 @@ has API keys. Errors are `{"error": {"message", "type", "param", "code"}}`.
 
 
 def create_app(
-    settings: ServerSettings | None = None, *, resolver: Resolver | None = None
+    settings: ServerSettings | None = None,
+    *,
+    resolver: Resolver | None = None,
+    store_factory: Callable[[str], Store] | None = None,
 ) -> FastAPI:
     """The app for `settings`. `resolver` turns a model name into a `Model` (default:
-    cadenza's registry); tests pass one that builds scripted fakes."""
+    cadenza's registry); tests pass one that builds scripted fakes. `store_factory`
+    opens the database at `settings.db_url` (default: `open_store`); tests pass one that
+    wraps it in a `FlakyStore`."""
     settings = settings or ServerSettings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _load_builtin_validators()
-        store = open_store(settings.db_url)
+        store = (store_factory or open_store)(settings.db_url)
         try:
             applied = store.migrate()
         except Exception:
@@ -66,9 +73,17 @@ def create_app(
         app.state.store = store
         app.state.runs = manager
         app.state.started_at = time.time()
+        pruning = (
+            asyncio.create_task(prune_periodically(store, settings.retention_s))
+            if settings.retention_s
+            else None
+        )
         try:
             yield
         finally:
+            if pruning is not None:
+                pruning.cancel()
+                await asyncio.wait({pruning}, timeout=5.0)
             await manager.shutdown()
             await pool.aclose()
             store.close()

@@ -8,9 +8,17 @@ A run's life here:
    returns once that write has committed, so an id handed to a client always exists.
 3. Every trace event is queued to the store (the tree is written as it grows) and fanned
    out to the run's subscribers (`/v1/runs/{id}/events`, the chat stream).
-4. When the run ends its final state is committed before anyone can see it finished.
+4. When the run ends its final state is committed before anyone can see it finished. A
+   failed final write is tried again (a few times, backing off); meanwhile the run stays
+   live: in memory, readable, in progress. If it still cannot be stored, readers of this
+   process see its final state from memory while the write is retried in the background
+   until it commits or the server stops; a run whose end never committed is marked
+   interrupted at the next start-up, like any run a stopped process left in progress.
 
-At start-up, runs a previous process left in progress are marked failed ("interrupted").
+If storing a new run fails, its task is cancelled and its queued writes are dropped, so
+that nothing else is written for a run that does not exist. At start-up, runs a previous
+process left in progress (and their nodes still running) are marked failed
+("interrupted").
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from ..store import (
     NodeRow,
     RunRecord,
     RunStatus,
+    RunSummary,
     Store,
     StoreWriter,
     UpsertNodes,
@@ -97,6 +106,8 @@ class LiveRun:
         self.subscribers: set[asyncio.Queue[RunUpdate | None]] = set()
         self.done = asyncio.Event()
         self.persisted = False
+        self.dropped = False
+        """Storing the run failed: it is being stopped, and nothing more is written for it."""
         self.interrupted = False
         self.start_error: BaseException | None = None
         self.task: asyncio.Task[None] | None = None
@@ -138,6 +149,13 @@ def live_usage(nodes: Any) -> JSON:
 
 
 class RunManager:
+    final_write_attempts = 5
+    """How many times a run's final write is tried before the run is kept in memory."""
+    final_write_backoff_s = 0.1
+    """The wait before the second try; it doubles at each try after."""
+    final_write_max_backoff_s = 30.0
+    """The longest wait between background tries of a final write that keeps failing."""
+
     def __init__(
         self, store: Store, writer: StoreWriter, pool: ModelPool, settings: ServerSettings
     ) -> None:
@@ -146,6 +164,8 @@ class RunManager:
         self.pool = pool
         self.settings = settings
         self._live: dict[str, LiveRun] = {}
+        self._unsaved: dict[str, tuple[LiveRun, FinishRun, asyncio.Task[None]]] = {}
+        """Runs that ended but whose final state has not committed yet (retried meanwhile)."""
         self._closing = False
 
     # -- starting ---------------------------------------------------------------------
@@ -160,8 +180,10 @@ class RunManager:
                 headers={"Retry-After": "1"},
             )
         task = self._task(spec)
-        models = [await self.pool.get(name) for name in task.models]
-        judge = await self.pool.get(task.judge_model) if task.judge_model else None
+        names = [*task.models, *([task.judge_model] if task.judge_model else [])]
+        leased = await self.pool.acquire(names)  # held until the run's task ends
+        models = leased[: len(task.models)]
+        judge = leased[-1] if task.judge_model else None
         now = time.time()
         record = RunRecord(
             id=str(uuid.uuid4()),
@@ -175,19 +197,29 @@ class RunManager:
         live = LiveRun(record, asyncio.get_running_loop().create_future())
         options = self._options(spec)
         live.task = asyncio.create_task(self._execute(live, task, models, judge, options))
+        live.task.add_done_callback(lambda _: self.pool.release(names))
         await asyncio.wait({live.created, live.task}, return_when=asyncio.FIRST_COMPLETED)
         if live.created.done():
             try:
                 live.created.result()
             except Exception as exc:
-                live.control.cancel()
-                self._live.pop(live.id, None)
+                self._drop(live)
                 log.error("could not store run %s: %s", live.id, exc)
                 raise ApiError(503, "the run could not be stored; see the server log") from exc
             return live.view()
         # The run ended before it began: cadenza refused it.
         refusal = live.start_error or RuntimeError("the run ended before it started")
         raise refusal
+
+    def _drop(self, live: LiveRun) -> None:
+        """Give up on a run whose creation failed: stop it, write nothing more for it."""
+        live.dropped = True
+        self.writer.discard(live.id)
+        live.control.cancel()
+        if live.task is not None:
+            live.task.cancel()
+        self._live.pop(live.id, None)
+        live.done.set()
 
     def _task(self, spec: RunSpec) -> Task:
         default_models = list(self.settings.models) or None
@@ -242,6 +274,8 @@ class RunManager:
                 judge=judge,
             )
         except asyncio.CancelledError:
+            if live.dropped:
+                raise
             if live.persisted:  # a hard stop at shutdown: record what there is, unawaited
                 rec, nodes = self._final(live, None, INTERRUPTED)
                 with contextlib.suppress(RuntimeError):
@@ -250,11 +284,15 @@ class RunManager:
                 live.start_error = ApiError(503, "the server is shutting down")
             raise
         except Exception as exc:
+            if live.dropped:
+                return
             if not live.persisted:
                 live.start_error = exc
                 return
             log.exception("run %s failed", live.id)
             error = f"{type(exc).__name__}: {exc}"
+        if live.dropped:
+            return
         if not live.persisted:  # finished without a single event: cannot happen, but be sure
             live.start_error = RuntimeError("the run produced no events")
             return
@@ -268,6 +306,8 @@ class RunManager:
             log.exception("recording an event of run %s failed", live.id)
 
     def _record_event(self, live: LiveRun, event: RunEvent) -> None:
+        if live.dropped:
+            return
         update: RunUpdate
         if event.node is not None:
             node = event.node.model_dump(mode="json")
@@ -291,6 +331,7 @@ class RunManager:
             rows = [NodeRow.of(live.positions[n["id"]], n) for n in live.node_list()]
             live.rows.update((r.id, r) for r in rows)
             future = self.writer.commit(InsertRun(replace(live.record), rows))
+            future.add_done_callback(partial(_stop_writing_if_failed, live))
             future.add_done_callback(partial(_chain, live.created))
         self._broadcast(live, update)
 
@@ -309,7 +350,9 @@ class RunManager:
         if result is None:
             rec.status, rec.error = "failed", error or "the run failed"
             rec.usage = live_usage(live.nodes.values())
-            return rec, [(live.positions[n["id"]], n) for n in live.node_list()]
+            return rec, [
+                (live.positions[n["id"]], _stopped_node(n, rec.error)) for n in live.node_list()
+            ]
         rr = result.requirements_result
         rec.result = result.result
         rec.requirements_result = rr.model_dump(mode="json")
@@ -330,18 +373,77 @@ class RunManager:
 
     async def _finish(self, live: LiveRun, result: Result | None, error: str | None) -> None:
         rec, nodes = self._final(live, result, error)
-        rows = _changed_rows(live, nodes)
-        try:
-            await self.writer.commit(FinishRun(rec, rows))
-        except Exception:
-            log.exception("could not store the end of run %s", live.id)
+        saved = await self._write_final(live, rec, nodes)
         live.record = rec
         live.nodes = {n["id"]: n for _, n in nodes}
         live.positions = {n["id"]: pos for pos, n in nodes}
+        if not saved:
+            # Readers of this process see the run's end from memory while the write is
+            # tried again in the background; the database still says in progress, so
+            # should this process stop first, the next start marks the run interrupted.
+            op = FinishRun(rec, [NodeRow.of(pos, node) for pos, node in nodes])
+            retry = asyncio.create_task(self._keep_writing(live, op))
+            self._unsaved[live.id] = (live, op, retry)
         self._broadcast(live, RunUpdate("done", {"status": rec.status}))
         self._broadcast(live, None)
         self._live.pop(live.id, None)
         live.done.set()
+
+    async def _write_final(
+        self, live: LiveRun, rec: RunRecord, nodes: list[tuple[int, JSON]]
+    ) -> bool:
+        """Commit the run's end, trying again on failure; True once it has committed.
+
+        The first try writes the nodes that changed since they were last written; a
+        later one (or one after node writes of the run were lost) writes them all."""
+        delay = self.final_write_backoff_s
+        for attempt in range(1, self.final_write_attempts + 1):
+            if attempt == 1 and live.id not in self.writer.lost_writes:
+                rows = _changed_rows(live, nodes)
+            else:
+                rows = [NodeRow.of(pos, node) for pos, node in nodes]
+            try:
+                await self.writer.commit(FinishRun(rec, rows))
+                return True
+            except Exception as exc:
+                log.warning(
+                    "storing the end of run %s failed (try %d of %d): %s: %s",
+                    live.id,
+                    attempt,
+                    self.final_write_attempts,
+                    type(exc).__name__,
+                    exc,
+                )
+                if self._closing or attempt == self.final_write_attempts:
+                    break
+                await asyncio.sleep(delay)
+                delay *= 2
+        log.error(
+            "could not store the end of run %s (%s); keeping it in memory and trying again",
+            live.id,
+            rec.status,
+        )
+        return False
+
+    async def _keep_writing(self, live: LiveRun, op: FinishRun) -> None:
+        """Retry a final write that failed, backing off, until it commits."""
+        delay = self.final_write_backoff_s * 2**self.final_write_attempts
+        while True:
+            await asyncio.sleep(min(delay, self.final_write_max_backoff_s))
+            delay *= 2
+            try:
+                await self.writer.commit(op)
+            except Exception as exc:
+                log.warning("storing the end of run %s failed again: %s", live.id, exc)
+                continue
+            log.info("stored the end of run %s", live.id)
+            self._unsaved.pop(live.id, None)
+            return
+
+    def _ended(self, run_id: str) -> LiveRun | None:
+        """A run that has ended but whose final write has not committed yet."""
+        unsaved = self._unsaved.get(run_id)
+        return unsaved[0] if unsaved is not None else None
 
     # -- reading ----------------------------------------------------------------------
     async def _db(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -358,7 +460,7 @@ class RunManager:
         return len(self._live)
 
     async def get(self, run_id: str) -> RunRecord | None:
-        live = self._live.get(run_id)
+        live = self._live.get(run_id) or self._ended(run_id)
         if live is not None:
             return live.view()
         if not _plausible_id(run_id):
@@ -372,7 +474,7 @@ class RunManager:
         return record
 
     async def nodes(self, run_id: str) -> tuple[RunRecord, list[JSON]]:
-        live = self._live.get(run_id)
+        live = self._live.get(run_id) or self._ended(run_id)
         if live is not None:
             return live.view(), live.node_list()
         record = await self.require(run_id)
@@ -381,14 +483,18 @@ class RunManager:
 
     async def list_runs(
         self, *, status: RunStatus | None, limit: int, before_seq: int | None, offset: int
-    ) -> list[RunRecord]:
-        records = await self._db(
+    ) -> list[RunSummary]:
+        summaries = await self._db(
             self.store.list_runs, status=status, limit=limit, before_seq=before_seq, offset=offset
         )
         out = []
-        for rec in records:
-            live = self._live.get(rec.id)
-            out.append(replace(live.view(), seq=rec.seq) if live is not None else rec)
+        for summary in summaries:
+            live = self._live.get(summary.id) or self._ended(summary.id)
+            if live is not None:
+                summary = replace(RunSummary.of(live.view()), seq=summary.seq)
+                if status is not None and summary.status != status:
+                    continue  # it ended, but its end is not stored yet
+            out.append(summary)
         return out
 
     # -- acting -----------------------------------------------------------------------
@@ -460,6 +566,12 @@ class RunManager:
                 t.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        # Final writes still failing get one last try as the writer flushes; those that
+        # fail again stay in progress in the database, to be marked interrupted at start.
+        for _, op, retry in self._unsaved.values():
+            retry.cancel()
+            with contextlib.suppress(RuntimeError):
+                self.writer.submit(op)
         await self.writer.close()
 
 
@@ -471,6 +583,20 @@ def _changed_rows(live: LiveRun, nodes: list[tuple[int, JSON]]) -> list[NodeRow]
         if live.rows.get(row.id) != row:
             rows.append(row)
     return rows
+
+
+def _stopped_node(node: JSON, error: str | None) -> JSON:
+    """`node` as it stays once its run has stopped: a call still running has failed."""
+    if node.get("status") not in ("pending", "running"):
+        return node
+    return {**node, "status": "failed", "error": node.get("error") or error or INTERRUPTED}
+
+
+def _stop_writing_if_failed(live: LiveRun, created: asyncio.Future[None]) -> None:
+    """The run's row could not be stored: nothing more is written for it (`start` then
+    cancels it)."""
+    if not created.cancelled() and created.exception() is not None:
+        live.dropped = True
 
 
 def _chain(target: asyncio.Future[None], source: asyncio.Future[None]) -> None:

@@ -1,7 +1,7 @@
 """cadenza's own runs API, beyond Maestro's: list, cancel, live events, the call tree.
 
 POST /v1/runs                 start a run (same body as Maestro's)
-GET  /v1/runs                 newest first; ?status=&limit=&cursor= (or &offset=)
+GET  /v1/runs                 summaries, newest first; ?status=&limit=&cursor= (or &offset=)
 GET  /v1/runs/{id}            everything about one run
 POST /v1/runs/{id}/cancel     stop it; it keeps its best answer (status cancelled)
 GET  /v1/runs/{id}/events     server-sent events until it ends
@@ -22,7 +22,7 @@ from . import sse
 from .errors import ApiError
 from .maestro import MaestroRunCreate, spec_from_maestro
 from .runs import RunManager
-from .schemas import ERROR_RESPONSES, RunListOut, RunOut, TraceOut, run_out
+from .schemas import ERROR_RESPONSES, RunListOut, RunOut, TraceOut, run_out, run_summary_out
 
 __all__ = ["router"]
 
@@ -48,7 +48,8 @@ async def list_runs(
     cursor: Annotated[str | None, Query(max_length=32)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> RunListOut:
-    """Runs, newest first. Page with `cursor` (from `next_cursor`) or with `offset`."""
+    """Run summaries, newest first. Page with `cursor` (from `next_cursor`) or with
+    `offset`. `GET /v1/runs/{id}` has the whole run."""
     before: int | None = None
     if cursor:
         if not cursor.isdigit():
@@ -61,7 +62,7 @@ async def list_runs(
     records = records[:limit]
     next_cursor = str(records[-1].seq) if has_more and records[-1].seq is not None else None
     return RunListOut(
-        data=[run_out(r) for r in records], has_more=has_more, next_cursor=next_cursor
+        data=[run_summary_out(r) for r in records], has_more=has_more, next_cursor=next_cursor
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..result import RequirementResult, TraceNode, Usage
-from ..store import RunRecord, RunStatus
+from ..store import RunRecord, RunStatus, RunSummary
 
 __all__ = [
     "BudgetIn",
@@ -21,10 +21,12 @@ __all__ = [
     "RunError",
     "RunListOut",
     "RunOut",
+    "RunSummaryOut",
     "TraceOut",
     "budget_value",
     "requirement_dicts",
     "run_out",
+    "run_summary_out",
 ]
 
 BudgetPresetName = Literal["low", "medium", "high"]
@@ -111,9 +113,32 @@ class RunOut(BaseModel):
     best_candidate_id: str | None = None
 
 
+class RunSummaryOut(BaseModel):
+    """A run as a list shows it: small whatever its size. `GET /v1/runs/{id}` has the rest
+    (the request, the answer, the per-requirement results)."""
+
+    id: str
+    object: Literal["run"] = "run"
+    source: str
+    status: RunStatus
+    created_at: float
+    updated_at: float
+    finished_at: float | None = None
+    models: list[str] = Field(default_factory=list)
+    input_preview: str = Field(
+        default="",
+        description="The start of the input (at most 200 characters); messages as "
+        "'role: content' lines.",
+    )
+    score: float | None = None
+    finish_reason: str | None = None
+    usage: Usage
+    seconds: float | None = None
+
+
 class RunListOut(BaseModel):
     object: Literal["list"] = "list"
-    data: list[RunOut]
+    data: list[RunSummaryOut]
     has_more: bool
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page (older runs)."
@@ -146,6 +171,23 @@ def run_out(record: RunRecord) -> RunOut:
         models=record.models,
         seconds=record.seconds,
         best_candidate_id=record.best_candidate_id,
+    )
+
+
+def run_summary_out(summary: RunSummary) -> RunSummaryOut:
+    return RunSummaryOut(
+        id=summary.id,
+        source=summary.source,
+        status=summary.status,
+        created_at=summary.created_at,
+        updated_at=summary.updated_at,
+        finished_at=summary.finished_at,
+        models=summary.models,
+        input_preview=summary.input_preview,
+        score=summary.score,
+        finish_reason=summary.finish_reason,
+        usage=Usage.model_validate(summary.usage or {}),
+        seconds=summary.seconds,
     )
 
 

@@ -29,6 +29,8 @@ class ServerSettings:
     max_active_runs: int = 256
     """Runs in progress at once; past this, new runs get 429."""
     shutdown_grace_s: float = 5.0
+    retention_s: float | None = None
+    """Delete runs that finished longer ago than this, periodically; None keeps them all."""
     options: RunOptions = field(default_factory=RunOptions)
 
 
