@@ -55,6 +55,9 @@ class RunRecord:
     models: list[str] = field(default_factory=list)
     seconds: float | None = None
     best_candidate_id: str | None = None
+    owner: str | None = None
+    """The id of the API key that created it (never the key itself); None when the
+    server had no keys."""
     seq: int | None = None
     """Assigned by the store on insert; orders runs and makes list cursors."""
 
@@ -145,8 +148,10 @@ class Store(ABC):
         limit: int = 20,
         before_seq: int | None = None,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[RunRecord]:
-        """Newest first. `before_seq` (a cursor) or `offset` pages through the rest."""
+        """Newest first. `before_seq` (a cursor) or `offset` pages through the rest;
+        `owner` keeps the runs of that key id only."""
 
     @abstractmethod
     def get_nodes(self, run_id: str) -> list[JSON]:

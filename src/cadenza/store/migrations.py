@@ -85,3 +85,10 @@ def m001_runs_and_nodes(db: MigrationDb) -> None:
 def m002_runs_status_index(db: MigrationDb) -> None:
     db.execute("CREATE INDEX runs_status_seq ON runs (status, seq)")
     db.execute("CREATE INDEX nodes_run_position ON nodes (run_id, position)")
+
+
+@migration
+def m003_runs_owner(db: MigrationDb) -> None:
+    """Which API key created each run (a hash-derived id), so that a key sees its own."""
+    db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+    db.execute("CREATE INDEX runs_owner_seq ON runs (owner, seq)")

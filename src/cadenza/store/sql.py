@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from ..json_text import replace_lone_surrogates
 from .base import (
     INTERRUPTED,
     JSON,
@@ -33,7 +34,7 @@ __all__ = ["SqlStore"]
 
 _RUN_COLUMNS = (
     "seq, id, source, status, created_at, updated_at, finished_at, request, result, "
-    "requirements_result, usage, error, models, seconds, best_candidate_id"
+    "requirements_result, usage, error, models, seconds, best_candidate_id, owner"
 )
 
 _UPSERT_NODE = """
@@ -50,7 +51,9 @@ def _dumps(value: Any) -> str:
 
 
 def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    # A row written before requests were checked may hold a lone surrogate: shown as U+FFFD,
+    # so that reading it never fails.
+    return None if text is None else json.loads(replace_lone_surrogates(text))
 
 
 class _Migrations:
@@ -187,7 +190,7 @@ class SqlStore(Store):
             self._sql(
                 "INSERT INTO runs (id, source, status, created_at, updated_at, finished_at, "
                 "request, result, requirements_result, usage, error, models, seconds, "
-                "best_candidate_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "best_candidate_id, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             (
                 r.id,
@@ -204,6 +207,7 @@ class SqlStore(Store):
                 _dumps(r.models),
                 r.seconds,
                 r.best_candidate_id,
+                r.owner,
             ),
         )
 
@@ -249,9 +253,13 @@ class SqlStore(Store):
         limit: int = 20,
         before_seq: int | None = None,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[RunRecord]:
         where: list[str] = []
         params: list[Any] = []
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
         if status is not None:
             where.append("status = ?")
             params.append(status)
@@ -267,7 +275,7 @@ class SqlStore(Store):
 
     def get_nodes(self, run_id: str) -> list[JSON]:
         rows = self._rows("SELECT data FROM nodes WHERE run_id = ? ORDER BY position", (run_id,))
-        return [json.loads(row[0]) for row in rows]
+        return [_loads(row[0]) for row in rows]
 
 
 def _record(row: Sequence[Any]) -> RunRecord:
@@ -287,6 +295,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
         models,
         seconds,
         best_candidate_id,
+        owner,
     ) = row
     return RunRecord(
         id=id_,
@@ -303,6 +312,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
         models=_loads(models) or [],
         seconds=None if seconds is None else float(seconds),
         best_candidate_id=best_candidate_id,
+        owner=owner,
         seq=int(seq),
     )
 
@@ -312,7 +322,7 @@ def _error(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except ValueError:
         return text
     return value if isinstance(value, str) or value is None else str(value)
