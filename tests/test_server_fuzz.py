@@ -100,7 +100,7 @@ def test_oversized_bodies_are_refused_with_413(server: ServerThread) -> None:
 def test_lying_content_length_is_refused(server: ServerThread) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(
-            b"POST /v1/runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /v1/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 99999999\r\n\r\n{}"
         )
         head = sock.recv(4096)

@@ -75,6 +75,7 @@ def settings(db: Path | str, **kw: Any) -> ServerSettings:
     base: dict[str, Any] = {
         "db_url": db if isinstance(db, str) and "://" in db else f"sqlite:///{db}",
         "models": ("fake:default",),
+        "allow_fake_models": True,
         "options": run_options(),
         "shutdown_grace_s": 2.0,
     }
