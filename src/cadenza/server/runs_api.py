@@ -49,7 +49,7 @@ async def list_runs(
     cursor: Annotated[
         str | None,
         Query(
-            pattern=r"^[0-9]{1,18}$",
+            pattern=r"^([0-9]{1,18})?$",
             description="The `next_cursor` of a previous page.",
         ),
     ] = None,
