@@ -237,7 +237,7 @@ def test_summaries_of_runs_stored_before_the_summary_columns(store: SqliteStore)
 
 
 def test_input_preview() -> None:
-    assert input_preview({"input": "a\x00b\ud800"}) == "a\ufffdb?"
+    assert input_preview({"input": "a\x00b\ud800"}) == "a\ufffdb\ufffd"
     msgs = [{"role": "system", "content": "s"}, {"role": "user", "content": [{"type": "text"}]}]
     assert input_preview({"input": msgs}) == 'system: s\nuser: [{"type": "text"}]'
     assert input_preview({"input": "y" * 999}) == "y" * 200

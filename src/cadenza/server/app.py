@@ -22,6 +22,8 @@ from ..store import Store, StoreWriter, open_store, redact_url
 from . import maestro, openai_compat, page, runs_api
 from .auth import AuthMiddleware
 from .errors import install_error_handlers
+from .headers import SecurityHeadersMiddleware
+from .hosts import HostCheckMiddleware
 from .limits import BodyLimitMiddleware
 from .model_pool import ModelPool, Resolver
 from .retention import prune_periodically
@@ -36,7 +38,9 @@ DESCRIPTION = """\
 cadenza's HTTP server: the AI21 Maestro runs API (`/studio/v1/maestro/runs`), an
 OpenAI-compatible chat completions API (`/v1/chat/completions`, `/v1/models`) and
 cadenza's own runs API (`/v1/runs`). Send `Authorization: Bearer <key>` when the server
-has API keys. Errors are `{"error": {"message", "type", "param", "code"}}`.
+has API keys: a key sees the runs it created (an admin key sees all). Requests name only
+the models the server offers (`/v1/models`). Errors are
+`{"error": {"message", "type", "param", "code"}}`.
 """
 
 
@@ -105,9 +109,12 @@ def create_app(
     app.include_router(openai_compat.router)
     app.include_router(page.router)
     app.mount("/static", page.static_files(), name="static")
-    # Outermost first: refuse big bodies, then check the key, then route.
-    app.add_middleware(AuthMiddleware, keys=settings.api_keys)
+    # Added innermost first. A request goes through: security headers on whatever answers,
+    # the Host check (DNS rebinding), the key, the body's size and text, then the routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuthMiddleware, keys=settings.api_keys, admin_keys=settings.admin_keys)
+    app.add_middleware(HostCheckMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

@@ -2,8 +2,11 @@
 
 A run's life here:
 
-1. `start` builds the `Task` (bad input raises a `UsageError` before anything is stored),
-   resolves its models and starts `arun_task` in a task of its own.
+1. `start` checks the models the request names against the server's catalog, builds the
+   `Task` (bad input raises a `UsageError` or a `RunRequestError` before anything is
+   stored), fits its budget under the server's ceiling, takes a slot from `Admission`
+   (all before its first ``await``), resolves its models and starts `arun_task` in a task
+   of its own. The slot is given back on every path.
 2. The run's first event means cadenza accepted it: the run row is written, and `start`
    returns once that write has committed, so an id handed to a client always exists.
 3. Every trace event is queued to the store (the tree is written as it grows) and fanned
@@ -19,6 +22,10 @@ If storing a new run fails, its task is cancelled and its queued writes are drop
 that nothing else is written for a run that does not exist. At start-up, runs a previous
 process left in progress (and their nodes still running) are marked failed
 ("interrupted").
+
+Every run records the id of the key that created it; reading, listing, following and
+cancelling take the `Caller` and show it only the runs it may see (others do not exist
+for it). Refusals are `run_errors` exceptions: this layer knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -52,8 +59,18 @@ from ..store import (
 from ..task import Task, make_task
 from ..trace import RunEvent
 from ..validators.base import get_validator
-from .errors import ApiError
+from .admission import Admission, BudgetCeiling, Slot
+from .callers import Caller
+from .model_catalog import ModelCatalog
 from .model_pool import ModelPool
+from .run_errors import (
+    ModelUnavailable,
+    RunNotFound,
+    RunNotInProgress,
+    RunNotStored,
+    RunRequestError,
+    ShuttingDown,
+)
 from .settings import ServerSettings
 
 __all__ = ["LiveRun", "RunManager", "RunSpec", "RunUpdate"]
@@ -80,6 +97,8 @@ class RunSpec:
     max_output_tokens: int | None = None
     request: JSON = field(default_factory=dict)
     """What to store as the run's request (the validated body)."""
+    models_param: str | None = None
+    """Where the request named its models, for errors (default ``models.<i>``)."""
 
 
 @dataclass(frozen=True)
@@ -163,25 +182,27 @@ class RunManager:
         self.writer = writer
         self.pool = pool
         self.settings = settings
+        self.catalog = ModelCatalog(settings)
+        self.admission = Admission.of(settings)
+        self.ceiling = BudgetCeiling.of(settings)
         self._live: dict[str, LiveRun] = {}
         self._unsaved: dict[str, tuple[LiveRun, FinishRun, asyncio.Task[None]]] = {}
         """Runs that ended but whose final state has not committed yet (retried meanwhile)."""
         self._closing = False
 
     # -- starting ---------------------------------------------------------------------
-    async def start(self, spec: RunSpec) -> RunRecord:
+    async def start(self, spec: RunSpec, caller: Caller) -> RunRecord:
         if self._closing:
-            raise ApiError(503, "the server is shutting down; try again shortly")
-        if len(self._live) >= self.settings.max_active_runs:
-            raise ApiError(
-                429,
-                f"{len(self._live)} runs are in progress, the most this server takes at "
-                "once; retry when one finishes",
-                headers={"Retry-After": "1"},
-            )
+            raise ShuttingDown()
         task = self._task(spec)
         names = [*task.models, *([task.judge_model] if task.judge_model else [])]
-        leased = await self.pool.acquire(names)  # held until the run's task ends
+        # Admitted before the first await: concurrent requests cannot all pass the check.
+        slot = self.admission.admit(caller.key_id)
+        try:
+            leased = await self._acquire(names)  # held until the run's task ends
+        except BaseException:
+            slot.refund()
+            raise
         models = leased[: len(task.models)]
         judge = leased[-1] if task.judge_model else None
         now = time.time()
@@ -193,21 +214,25 @@ class RunManager:
             updated_at=now,
             request=spec.request,
             models=list(task.models),
+            owner=caller.key_id,
         )
         live = LiveRun(record, asyncio.get_running_loop().create_future())
         options = self._options(spec)
         live.task = asyncio.create_task(self._execute(live, task, models, judge, options))
         live.task.add_done_callback(lambda _: self.pool.release(names))
+        live.task.add_done_callback(partial(_release, slot))
         await asyncio.wait({live.created, live.task}, return_when=asyncio.FIRST_COMPLETED)
         if live.created.done():
             try:
                 live.created.result()
             except Exception as exc:
                 self._drop(live)
+                slot.refund()
                 log.error("could not store run %s: %s", live.id, exc)
-                raise ApiError(503, "the run could not be stored; see the server log") from exc
+                raise RunNotStored() from exc
             return live.view()
         # The run ended before it began: cadenza refused it.
+        slot.refund()
         refusal = live.start_error or RuntimeError("the run ended before it started")
         raise refusal
 
@@ -221,15 +246,29 @@ class RunManager:
         self._live.pop(live.id, None)
         live.done.set()
 
+    async def _acquire(self, names: list[str]) -> list[Model]:
+        """The run's models, held until it ends. Only names from the catalog get here: one
+        that cannot be set up is the operator's to fix, so the client learns only that it
+        is unavailable."""
+        try:
+            return await self.pool.acquire(names)
+        except UsageError as exc:
+            log.error("a model of %s could not be set up: %s", names, exc)
+            failed = next((n for n in names if n not in self.pool.names), names[0])
+            raise ModelUnavailable(failed) from None
+
     def _task(self, spec: RunSpec) -> Task:
-        default_models = list(self.settings.models) or None
+        """The run's task, checked: models from the catalog only (by name, before anything
+        resolves them), validators registered here, the budget under the ceiling."""
+        models = self.catalog.run_models(spec.models, spec.models_param)
+        judge = self.catalog.judge(spec.judge_model)
         task = make_task(
             spec.input,
             list(spec.requirements),
             budget=spec.budget,
             threshold=spec.threshold,
-            models=spec.models or default_models,
-            judge_model=spec.judge_model or self.settings.judge_model,
+            models=models,
+            judge_model=judge,
             system_prompt=spec.system_prompt,
         )
         for i, req in enumerate(task.requirements):
@@ -237,12 +276,17 @@ class RunManager:
                 try:
                     get_validator(req.validator)
                 except UsageError as exc:
-                    raise ApiError(
-                        422,
+                    raise RunRequestError(
                         f"requirements.{i}.validator: {exc}",
                         param=f"requirements.{i}.validator",
                         code="unknown_validator",
                     ) from None
+        asked = (
+            {k for k, v in spec.budget.items() if k != "preset" and v is not None}
+            if isinstance(spec.budget, dict)
+            else set()
+        )
+        task.budget = self.ceiling.apply(task.budget, asked)
         return task
 
     def _options(self, spec: RunSpec) -> RunOptions:
@@ -281,7 +325,7 @@ class RunManager:
                 with contextlib.suppress(RuntimeError):
                     self.writer.submit(FinishRun(rec, _changed_rows(live, nodes)))
             else:
-                live.start_error = ApiError(503, "the server is shutting down")
+                live.start_error = ShuttingDown()
             raise
         except Exception as exc:
             if live.dropped:
@@ -290,7 +334,8 @@ class RunManager:
                 live.start_error = exc
                 return
             log.exception("run %s failed", live.id)
-            error = f"{type(exc).__name__}: {exc}"
+            # What went wrong stays in the log: an exception's text may hold anything.
+            error = f"internal error; the server log has the details (run {live.id})"
         if live.dropped:
             return
         if not live.persisted:  # finished without a single event: cannot happen, but be sure
@@ -457,35 +502,56 @@ class RunManager:
 
     @property
     def active(self) -> int:
-        return len(self._live)
+        """Runs admitted and not ended yet."""
+        return self.admission.active
 
-    async def get(self, run_id: str) -> RunRecord | None:
+    def _visible_live(self, run_id: str, caller: Caller, *, ended: bool = True) -> LiveRun | None:
+        """The run held in memory, if `caller` may see it: one in progress, or (with
+        `ended`) one that ended but whose end is not stored yet."""
+        live = self._live.get(run_id) or (self._ended(run_id) if ended else None)
+        return live if live is not None and caller.sees(live.record.owner) else None
+
+    async def get(self, run_id: str, caller: Caller) -> RunRecord | None:
+        """The run, if it exists and `caller` may see it (another key's run does not
+        exist for it: the same None, so ids do not leak)."""
         live = self._live.get(run_id) or self._ended(run_id)
         if live is not None:
-            return live.view()
+            return live.view() if caller.sees(live.record.owner) else None
         if not _plausible_id(run_id):
             return None
-        return await self._db(self.store.get_run, run_id)
+        record = await self._db(self.store.get_run, run_id)
+        return record if record is not None and caller.sees(record.owner) else None
 
-    async def require(self, run_id: str) -> RunRecord:
-        record = await self.get(run_id)
+    async def require(self, run_id: str, caller: Caller) -> RunRecord:
+        record = await self.get(run_id, caller)
         if record is None:
-            raise ApiError(404, f"no run with id {run_id!r}", param="id", code="run_not_found")
+            raise RunNotFound(run_id)
         return record
 
-    async def nodes(self, run_id: str) -> tuple[RunRecord, list[JSON]]:
-        live = self._live.get(run_id) or self._ended(run_id)
+    async def nodes(self, run_id: str, caller: Caller) -> tuple[RunRecord, list[JSON]]:
+        live = self._visible_live(run_id, caller)
         if live is not None:
             return live.view(), live.node_list()
-        record = await self.require(run_id)
+        record = await self.require(run_id, caller)
         nodes = await self._db(self.store.get_nodes, run_id)
         return record, nodes
 
     async def list_runs(
-        self, *, status: RunStatus | None, limit: int, before_seq: int | None, offset: int
+        self,
+        *,
+        status: RunStatus | None,
+        limit: int,
+        before_seq: int | None,
+        offset: int,
+        caller: Caller,
     ) -> list[RunSummary]:
         summaries = await self._db(
-            self.store.list_runs, status=status, limit=limit, before_seq=before_seq, offset=offset
+            self.store.list_runs,
+            status=status,
+            limit=limit,
+            before_seq=before_seq,
+            offset=offset,
+            owner=caller.owner_filter,
         )
         out = []
         for summary in summaries:
@@ -498,45 +564,40 @@ class RunManager:
         return out
 
     # -- acting -----------------------------------------------------------------------
-    async def cancel(self, run_id: str, *, wait_s: float = 5.0) -> RunRecord:
-        live = self._live.get(run_id)
+    async def cancel(self, run_id: str, caller: Caller, *, wait_s: float = 5.0) -> RunRecord:
+        live = self._visible_live(run_id, caller, ended=False)
         if live is None:
-            record = await self.require(run_id)
-            raise ApiError(
-                409,
-                f"run {run_id} is already {record.status}; only a run in progress can be cancelled",
-                param="id",
-                code="run_not_in_progress",
-            )
+            record = await self.require(run_id, caller)
+            raise RunNotInProgress(run_id, record.status)
         live.control.cancel()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait_s):
                 await live.done.wait()
         return live.view()
 
-    async def wait(self, run_id: str, wait_s: float | None = None) -> RunRecord:
+    async def wait(self, run_id: str, caller: Caller, wait_s: float | None = None) -> RunRecord:
         """The run once it has finished (or as it is when `wait_s` seconds have passed)."""
-        live = self._live.get(run_id)
+        live = self._visible_live(run_id, caller)
         if live is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_s):
                     await live.done.wait()
             return live.view()
-        return await self.require(run_id)
+        return await self.require(run_id, caller)
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, run_id: str
+        self, run_id: str, caller: Caller
     ) -> AsyncIterator[tuple[RunRecord, list[JSON], asyncio.Queue[RunUpdate | None] | None]]:
         """The run as it is now, and a queue of what happens next (None once it ended).
 
         Taking the snapshot and subscribing happen with no await in between, so no event
         falls between the two.
         """
-        live = self._live.get(run_id)
+        live = self._visible_live(run_id, caller)
         if live is None:
-            record, nodes = await self.nodes(run_id)
-            live = self._live.get(run_id)
+            record, nodes = await self.nodes(run_id, caller)
+            live = self._visible_live(run_id, caller)
             if live is None:
                 yield record, nodes, None
                 return
@@ -597,6 +658,10 @@ def _stop_writing_if_failed(live: LiveRun, created: asyncio.Future[None]) -> Non
     cancels it)."""
     if not created.cancelled() and created.exception() is not None:
         live.dropped = True
+
+
+def _release(slot: Slot, _task: asyncio.Task[None]) -> None:
+    slot.release()
 
 
 def _chain(target: asyncio.Future[None], source: asyncio.Future[None]) -> None:

@@ -215,13 +215,15 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": what}
     for code, what in [
-        (400, "Unsupported request (unknown model, tool, content type)"),
+        (400, "Unsupported request (a model the server does not offer, a tool, a content type)"),
         (401, "Missing or invalid API key"),
-        (404, "No such run or model"),
+        (404, "No such run (or another key's) or model"),
         (409, "The run is not in progress"),
         (413, "Request body too large"),
+        (421, "A Host name this server does not answer to"),
         (422, "Invalid body or parameters; the message names the field"),
-        (429, "Too many runs in progress"),
-        (503, "Shutting down, or the database is unavailable"),
+        (429, "Too many runs in progress, or started this minute; see Retry-After"),
+        (500, "Internal error; the message gives a request id to find it in the server log"),
+        (503, "Shutting down, the database is unavailable, or a model cannot be set up"),
     ]
 }

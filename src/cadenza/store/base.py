@@ -71,6 +71,9 @@ class RunRecord:
     models: list[str] = field(default_factory=list)
     seconds: float | None = None
     best_candidate_id: str | None = None
+    owner: str | None = None
+    """The id of the API key that created it (never the key itself); None when the
+    server had no keys."""
     seq: int | None = None
     """Assigned by the store on insert; orders runs and makes list cursors."""
 
@@ -128,7 +131,7 @@ def input_preview(request: JSON | None, limit: int = PREVIEW_CHARS) -> str:
     OpenAI API's ``messages``; messages become ``role: content`` lines. Always text any
     database stores: no NUL, no lone surrogate."""
     text = _preview(request, limit)
-    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 def _preview(request: JSON | None, limit: int) -> str:
@@ -317,9 +320,11 @@ class Store(ABC):
         limit: int = 20,
         before_seq: int | None = None,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[RunSummary]:
         """Summaries, newest first. `before_seq` (a cursor) or `offset` pages through
-        the rest. The full run (its request, answer, results) is `get_run`'s."""
+        the rest; `owner` keeps the runs of that key id only. The full run (its request,
+        answer, results) is `get_run`'s."""
 
     @abstractmethod
     def get_nodes(self, run_id: str) -> list[JSON]:

@@ -115,9 +115,10 @@ class FlakyStore(Store):
         limit: int = 20,
         before_seq: int | None = None,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[RunSummary]:
         return self.inner.list_runs(
-            status=status, limit=limit, before_seq=before_seq, offset=offset
+            status=status, limit=limit, before_seq=before_seq, offset=offset, owner=owner
         )
 
     def get_nodes(self, run_id: str) -> list[JSON]:

@@ -88,6 +88,13 @@ def m002_runs_status_index(db: MigrationDb) -> None:
 
 
 @migration
+def m003_runs_owner(db: MigrationDb) -> None:
+    """Which API key created each run (a hash-derived id), so that a key sees its own."""
+    db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+    db.execute("CREATE INDEX runs_owner_seq ON runs (owner, seq)")
+
+
+@migration
 def m004_run_messages(db: MigrationDb) -> None:
     """The messages trace nodes sent, once per run under their SHA-256 (nodes refer to them)."""
     db.execute("""

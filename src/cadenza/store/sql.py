@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from ..json_text import replace_lone_surrogates
 from .base import (
     INTERRUPTED,
     JSON,
@@ -37,7 +38,7 @@ __all__ = ["SqlStore"]
 
 _RUN_COLUMNS = (
     "seq, id, source, status, created_at, updated_at, finished_at, request, result, "
-    "requirements_result, usage, error, models, seconds, best_candidate_id"
+    "requirements_result, usage, error, models, seconds, best_candidate_id, owner"
 )
 
 _SUMMARY_COLUMNS = (
@@ -66,7 +67,9 @@ def _dumps(value: Any) -> str:
 
 
 def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    # A row written before requests were checked may hold a lone surrogate: shown as U+FFFD,
+    # so that reading it never fails.
+    return None if text is None else json.loads(replace_lone_surrogates(text))
 
 
 class _Migrations:
@@ -219,8 +222,8 @@ class SqlStore(Store):
             self._sql(
                 "INSERT INTO runs (id, source, status, created_at, updated_at, finished_at, "
                 "request, result, requirements_result, usage, error, models, seconds, "
-                "best_candidate_id, preview, score, finish_reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "best_candidate_id, owner, preview, score, finish_reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             (
                 r.id,
@@ -237,6 +240,7 @@ class SqlStore(Store):
                 _dumps(r.models),
                 r.seconds,
                 r.best_candidate_id,
+                r.owner,
                 input_preview(r.request),
                 *_outcome(r.requirements_result),
             ),
@@ -330,9 +334,13 @@ class SqlStore(Store):
         limit: int = 20,
         before_seq: int | None = None,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[RunSummary]:
         where: list[str] = []
         params: list[Any] = []
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
         if status is not None:
             where.append("status = ?")
             params.append(status)
@@ -348,7 +356,7 @@ class SqlStore(Store):
 
     def get_nodes(self, run_id: str) -> list[JSON]:
         rows = self._rows("SELECT data FROM nodes WHERE run_id = ? ORDER BY position", (run_id,))
-        nodes = [json.loads(row[0]) for row in rows]
+        nodes = [_loads(row[0]) for row in rows]
         if any(has_message_refs(n) for n in nodes):
             chunks = dict(
                 self._rows("SELECT sha256, data FROM run_messages WHERE run_id = ?", (run_id,))
@@ -424,6 +432,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
         models,
         seconds,
         best_candidate_id,
+        owner,
     ) = row
     return RunRecord(
         id=id_,
@@ -440,6 +449,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
         models=_loads(models) or [],
         seconds=None if seconds is None else float(seconds),
         best_candidate_id=best_candidate_id,
+        owner=owner,
         seq=int(seq),
     )
 
@@ -449,7 +459,7 @@ def _error(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except ValueError:
         return text
     return value if isinstance(value, str) or value is None else str(value)

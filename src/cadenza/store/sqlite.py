@@ -19,6 +19,10 @@ from .sql import SqlStore
 __all__ = ["SqliteStore"]
 
 
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
 class SqliteStore(SqlStore):
     dialect = "sqlite"
     inline = True
@@ -34,6 +38,8 @@ class SqliteStore(SqlStore):
         conn = sqlite3.connect(
             self.path, timeout=5.0, isolation_level=None, check_same_thread=False
         )
+        # Text that is not UTF-8 (written by another tool) reads as U+FFFD, never an error.
+        conn.text_factory = _decode
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
