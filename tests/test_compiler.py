@@ -539,7 +539,7 @@ def test_filler_and_rule_vocabularies_hold_no_negation_or_scope() -> None:
 
 
 def test_compiled_args_are_accepted_by_the_ifeval_checks() -> None:
-    checks = pytest.importorskip("cadenza.validators.ifeval.checks")
+    checks = pytest.importorskip("cadenza.validators.ifeval")
     for text, validator, _ in POSITIVE:
         check = compile_requirement(text)
         assert check is not None
