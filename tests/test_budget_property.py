@@ -1,20 +1,45 @@
-"""Property: whatever the plan and the model's answers, no budget cap is ever exceeded."""
+"""Properties: whatever the plan, the model's answers and its failures, no budget cap is
+ever exceeded, and a run's usage is the sum of its trace."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cadenza
 from cadenza import Requirement, RunOptions
 from cadenza.engine import CallSettings
-from cadenza.errors import TransientProviderError
-from cadenza.models.base import ModelRequest
+from cadenza.errors import TransientProviderError, UnreachableProviderError
+from cadenza.models.base import ModelRequest, ModelResponse
 from cadenza.planner import SearchSettings
 from cadenza.testing import ScriptedModel
+
+PRICED = "fake:priced-for-the-property"
+cadenza.register_price(PRICED, 1.0, 4.0)
+
+
+class FaultyModel(ScriptedModel):
+    """Besides the scripted 503s: refused connections (nothing sent, so nothing billed)
+    and hangs past the call timeout (sent, so the input may be billed)."""
+
+    rng: random.Random = random.Random(0)
+    refuse_rate: float = 0.0
+    hang_rate: float = 0.0
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        roll = self.rng.random()
+        if roll < self.refuse_rate:
+            self.requests.append(request)
+            raise UnreachableProviderError("fake: connection refused")
+        if roll < self.refuse_rate + self.hang_rate:
+            self.requests.append(request)
+            await asyncio.sleep(5)
+        return await super().complete(request)
+
 
 budgets = st.fixed_dictionaries(
     {},
@@ -34,6 +59,9 @@ budgets = st.fixed_dictionaries(
     width=st.integers(min_value=1, max_value=6),
     max_out=st.integers(min_value=1, max_value=400),
     fail_rate=st.sampled_from([0.0, 0.1, 0.3]),
+    refuse_rate=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    hang_rate=st.sampled_from([0.0, 0.05]),
+    priced=st.booleans(),
 )
 def test_no_budget_is_ever_exceeded(
     budget: dict[str, int],
@@ -43,6 +71,9 @@ def test_no_budget_is_ever_exceeded(
     width: int,
     max_out: int,
     fail_rate: float,
+    refuse_rate: float,
+    hang_rate: float,
+    priced: bool,
 ) -> None:
     rng = random.Random(seed)
 
@@ -57,7 +88,8 @@ def test_no_budget_is_ever_exceeded(
             return "no idea"  # unparseable
         return rng.random()
 
-    fake = ScriptedModel(default=answer, judge=judge)
+    fake = FaultyModel(default=answer, judge=judge, name=PRICED if priced else "unpriced-scripted")
+    fake.rng, fake.refuse_rate, fake.hang_rate = rng, refuse_rate, hang_rate
     reqs: list[Requirement] = [
         Requirement(
             description=f"code {i}",
@@ -67,7 +99,7 @@ def test_no_budget_is_ever_exceeded(
         for i in range(n_code)
     ] + [Requirement(description=f"judged {i}") for i in range(n_judged)]
     options = RunOptions(
-        calls=CallSettings(retries=1, backoff_s=0.0),
+        calls=CallSettings(retries=1, backoff_s=0.0, timeout_s=0.005),
         search=SearchSettings(max_output_tokens=max_out, width=width, patience=3),
         compile_requirements=False,
     )
@@ -80,6 +112,17 @@ def test_no_budget_is_ever_exceeded(
     if "max_calls" in budget:
         assert used.calls <= budget["max_calls"]
     assert len(fake.requests) == used.calls
+    # Usage is the sum of the trace: tokens, cost and calls (= attempts of the nodes).
+    nodes = [n for n in result.trace if n.kind != "run"]
+    assert used.input_tokens == sum(n.input_tokens for n in nodes)
+    assert used.output_tokens == sum(n.output_tokens for n in nodes)
+    assert used.calls == sum(n.attempts for n in nodes)
+    assert used.cost_usd == pytest.approx(sum(n.cost_usd or 0.0 for n in nodes), abs=1e-12)
+    assert used.unpriced_calls == (0 if priced else used.calls)
+    root = result.trace[0]
+    assert (root.input_tokens, root.output_tokens) == (used.input_tokens, used.output_tokens)
+    if refuse_rate == 1.0:  # nothing ever reached the provider: nothing is billed
+        assert used.total_tokens == 0 and used.cost_usd == 0.0
     assert result.requirements_result.finish_reason in (
         "all_requirements_met",
         "threshold_reached",

@@ -118,7 +118,7 @@ def test_unreachable_endpoint_fails_the_run_with_a_clear_message(
         "8",
         "--json",
     )
-    assert code == 1
+    assert code == 3  # no usable answer: the run failed
     data = json.loads(out)
     assert data["requirements_result"]["finish_reason"] == "error"
     message = data["requirements_result"]["finish_message"]

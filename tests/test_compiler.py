@@ -591,7 +591,7 @@ def test_every_row_compiles_its_examples_and_only_to_its_check() -> None:
 
 
 def test_compiled_args_are_accepted_by_the_ifeval_checks() -> None:
-    checks = pytest.importorskip("cadenza.validators.ifeval.checks")
+    checks = pytest.importorskip("cadenza.validators.ifeval")
     from cadenza.validators.ifeval import INSTRUCTION_IDS
 
     for text, validator, _ in POSITIVE:

@@ -19,8 +19,10 @@ from .errors import (
     TransientProviderError,
     UnknownModelError,
     UnknownValidatorError,
+    UnreachableProviderError,
     UsageError,
     ValidatorError,
+    ValidatorTimeoutError,
 )
 from .models.base import Model
 from .models.pricing import register_price
@@ -53,9 +55,11 @@ __all__ = [
     "TransientProviderError",
     "UnknownModelError",
     "UnknownValidatorError",
+    "UnreachableProviderError",
     "Usage",
     "UsageError",
     "ValidatorError",
+    "ValidatorTimeoutError",
     "Verdict",
     "arun",
     "arun_task",

@@ -8,8 +8,10 @@
     │   └── UnknownValidatorError
     ├── ProviderError           a model endpoint failed
     │   ├── TransientProviderError   worth retrying: 429, 5xx, timeout, dropped connection
+    │   │   └── UnreachableProviderError  the request never left: refused, no such host
     │   └── PermanentProviderError   not worth retrying: 400, 401, 403, 404
-    └── ValidatorError          a user's validator raised
+    └── ValidatorError          a validator raised, or returned something unusable
+        └── ValidatorTimeoutError   a validator ran past its time limit
 
 A UsageError is the caller's mistake (CLI exit code 2, no traceback); a ProviderError
 or a ValidatorError happens during a run and is recorded in its trace, and the run
@@ -27,8 +29,10 @@ __all__ = [
     "TransientProviderError",
     "UnknownModelError",
     "UnknownValidatorError",
+    "UnreachableProviderError",
     "UsageError",
     "ValidatorError",
+    "ValidatorTimeoutError",
 ]
 
 
@@ -68,6 +72,11 @@ class TransientProviderError(ProviderError):
     """A failure that may pass: rate limit, server error, timeout, dropped connection."""
 
 
+class UnreachableProviderError(TransientProviderError):
+    """The request never reached the provider (connection refused, unknown host,
+    connect timeout): nothing was read, so nothing is billed."""
+
+
 class PermanentProviderError(ProviderError):
     """A failure that retrying will not fix: bad request, bad key, unknown model.
 
@@ -77,3 +86,7 @@ class PermanentProviderError(ProviderError):
 
 class ValidatorError(CadenzaError):
     """A validator raised an exception while checking a candidate."""
+
+
+class ValidatorTimeoutError(ValidatorError):
+    """A validator did not finish within its time limit (``RunOptions.validator_timeout_s``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -82,6 +83,23 @@ class TraceNode(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)
     detail: dict[str, Any] = Field(default_factory=dict)
 
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        """A short repr: what the node is and did, not the messages it carried."""
+        yield "id", self.id
+        yield "kind", self.kind
+        yield "status", self.status
+        if self.model:
+            yield "model", self.model
+        if self.candidate_id:
+            yield "candidate_id", self.candidate_id
+        if self.requirement:
+            yield "requirement", self.requirement
+        yield "tokens", self.input_tokens + self.output_tokens
+        if self.response is not None:
+            yield "response", _preview(self.response)
+        if self.error:
+            yield "error", _preview(self.error)
+
 
 class Result(BaseModel):
     """The outcome of a run. Same shape in Python, in the CLI's ``--json`` and over HTTP."""
@@ -104,3 +122,16 @@ class Result(BaseModel):
 
     def to_json(self, **kwargs: Any) -> str:
         return self.model_dump_json(**kwargs)
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        """A short repr (the trace alone can be thousands of characters): the answer's
+        start, the score, why it stopped, the usage and the size of the trace."""
+        yield "result", _preview(self.result)
+        yield "score", round(self.score, 4)
+        yield "finish_reason", self.finish_reason
+        yield "usage", self.usage
+        yield "nodes", len(self.trace)
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -21,7 +21,12 @@ from .planner.evaluation import Evaluator
 from .result import RequirementResult, RequirementsResult, Result
 from .task import Budget, ChatMessage, Requirement, RequirementLike, Task, make_task
 from .trace import RunEvent, TraceRecorder
-from .validators.base import Validator, get_validator
+from .validators.base import (
+    DEFAULT_TIME_LIMIT_S,
+    Validator,
+    get_validator,
+    validator_time_limit,
+)
 
 __all__ = ["RunControl", "RunOptions", "arun", "arun_task", "run"]
 
@@ -34,6 +39,15 @@ class RunOptions:
     calls: CallSettings = field(default_factory=CallSettings)
     compile_requirements: bool = True
     """Attach exact code checks to plain-language requirements whose meaning is clear."""
+    validator_timeout_s: float | None = DEFAULT_TIME_LIMIT_S
+    """Time limit of one code-validator call; past it the requirement fails with a reason
+    that says so. Sync validators run in worker threads, never on the event loop.
+    None: no limit."""
+
+    def __post_init__(self) -> None:
+        t = self.validator_timeout_s
+        if t is not None and not (isinstance(t, int | float) and t > 0):
+            raise InvalidTaskError(f"validator_timeout_s must be > 0 seconds or None, not {t!r}")
 
 
 class RunControl:
@@ -136,7 +150,8 @@ async def arun_task(
     evaluator = Evaluator(task=task, code=code, judge=judge, calls=calls, trace=trace)
     search = Search(task, models, evaluator, calls, ledger, trace, options.search)
 
-    outcome = await _drive(search, ledger, control)
+    with validator_time_limit(options.validator_timeout_s):
+        outcome = await _drive(search, ledger, control)
     return _result(task, outcome, ledger, trace, models, time.monotonic() - started)
 
 
@@ -169,7 +184,6 @@ async def _drive(search: Search, ledger: BudgetLedger, control: RunControl | Non
 def _prepare_requirements(reqs: list[Requirement], compile_them: bool) -> list[Requirement]:
     if not compile_them:
         return list(reqs)
-    from .validators import ifeval  # noqa: F401  (registers the built-in checks)
     from .validators.compiler import compile_requirements
 
     return compile_requirements(list(reqs), enabled=True)

@@ -167,6 +167,22 @@ class Task(BaseModel):
             seen.add(req.name)
         return self
 
+    def conversation(self) -> list[ChatMessage]:
+        """The input as chat turns, with `system_prompt` and the input's own system
+        messages merged into one system message first (`system_prompt` leading): many
+        providers take a single system message only."""
+        if isinstance(self.input, str):
+            turns = [ChatMessage(role="user", content=self.input)]
+        else:
+            turns = list(self.input)
+        system = [m.content for m in turns if m.role == "system"]
+        if self.system_prompt:
+            system.insert(0, self.system_prompt)
+        rest = [m for m in turns if m.role != "system"]
+        if not system:
+            return rest
+        return [ChatMessage(role="system", content="\n\n".join(system)), *rest]
+
     @property
     def instruction(self) -> str:
         """The user's instruction as text: the input, or its last user message."""

@@ -1,22 +1,64 @@
-"""`cadenza run INSTRUCTION -r REQUIREMENT ...`"""
+"""`cadenza run INSTRUCTION -r REQUIREMENT ...`, and what its exit code says."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from enum import IntEnum
 from typing import Any
 
 import click
 
+from ..errors import InvalidTaskError
 from ..planner import SearchSettings
+from ..result import Result
 from ..runner import RunOptions, arun
 from ..task import Budget
 from .output import Progress, print_result
 
-__all__ = ["run_command"]
+__all__ = ["ExitCode", "exit_code", "run_command"]
 
 
-@click.command("run")
+class ExitCode(IntEnum):
+    """What `cadenza run` exits with (the result is printed, with --json too, in every case)."""
+
+    MET = 0
+    """An answer that reaches the threshold, with every mandatory requirement met."""
+    BELOW_THRESHOLD = 1
+    """An answer, but below the threshold or with a mandatory requirement unmet."""
+    USAGE_ERROR = 2
+    """The command line or the task cannot work; nothing ran (the message says why)."""
+    NO_ANSWER = 3
+    """No usable answer (nothing produced, or an empty one), or the run failed."""
+
+
+def exit_code(result: Result, threshold: float) -> ExitCode:
+    """The exit code for `result` of a run asked to reach `threshold`."""
+    rr = result.requirements_result
+    if rr.finish_reason == "error" or not result.result.strip():
+        return ExitCode.NO_ANSWER
+    if any(r.is_mandatory and r.score < 1.0 for r in rr.requirements):
+        return ExitCode.BELOW_THRESHOLD
+    return ExitCode.MET if rr.score >= threshold else ExitCode.BELOW_THRESHOLD
+
+
+EPILOG = """\b
+Examples:
+  cadenza run 'Write a haiku about the sea.' -r 'Use only lowercase letters'
+  cadenza run 'Describe the offer.' -r '!Mention the price' --json
+  echo 'Summarise this: ...' | cadenza run - -r 'At most 50 words'
+(Single quotes: in interactive bash, '!' inside double quotes expands history.)
+
+\b
+Exit codes:
+  0  the threshold was reached and every mandatory requirement is met
+  1  an answer, but below the threshold or a mandatory requirement is unmet
+  2  usage error: nothing ran (the message says what to change)
+  3  no usable answer, or the run failed (its best candidate and trace still print)
+"""
+
+
+@click.command("run", epilog=EPILOG)
 @click.argument("instruction")
 @click.option(
     "-r",
@@ -80,7 +122,13 @@ def run_command(
     no_repair: bool,
     as_json: bool,
 ) -> None:
-    """Run INSTRUCTION, improving the answer until it meets every requirement."""
+    """Run INSTRUCTION, improving the answer until it meets every requirement.
+
+    INSTRUCTION '-' reads the instruction from standard input."""
+    if instruction == "-":
+        instruction = sys.stdin.read()
+        if not instruction.strip():
+            raise InvalidTaskError("standard input was empty; pipe the instruction in")
     caps = {
         "max_tokens": max_tokens,
         "max_usd": max_usd,
@@ -116,7 +164,7 @@ def run_command(
         click.echo(result.model_dump_json(indent=2))
     else:
         print_result(result)
-    if result.requirements_result.finish_reason == "error":
-        if not as_json:
-            click.echo(f"Error: {result.requirements_result.finish_message}", err=True)
-        sys.exit(1)
+    code = exit_code(result, threshold)
+    if code == ExitCode.NO_ANSWER and not as_json:
+        click.echo(f"Error: {result.requirements_result.finish_message}", err=True)
+    sys.exit(int(code))

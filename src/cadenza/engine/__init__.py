@@ -1,6 +1,6 @@
 """The engine: budget ledger and call execution (retries, timeouts, concurrency)."""
 
-from .budget import BudgetLedger, Reservation
+from .budget import BudgetLedger, Reservation, Spent
 from .calls import BudgetExhausted, CallFailed, CallRunner, CallSettings
 
 __all__ = [
@@ -10,4 +10,5 @@ __all__ = [
     "CallRunner",
     "CallSettings",
     "Reservation",
+    "Spent",
 ]

@@ -4,6 +4,9 @@ Every model call first reserves the most it could cost — an upper bound on its
 tokens plus the `max_tokens` it is allowed to write — and is refused if that does not
 fit in what is left. After the call the reservation is settled with the real usage.
 So the sum of what was spent never exceeds the budget, whatever the model does.
+
+`settle` returns what it counted (`Spent`): the call runner writes exactly that into
+the call's trace node, so a run's usage is always the sum of its trace.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from ..result import Usage
 from ..task import Budget
 
-__all__ = ["BudgetLedger", "Reservation"]
+__all__ = ["BudgetLedger", "Reservation", "Spent"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,16 @@ class Reservation:
     usd: float
     input_usd: float
     priced: bool
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What one settled attempt added to the usage."""
+
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    """None for a model with no known price (counted in ``unpriced_calls``)."""
 
 
 class BudgetLedger:
@@ -126,8 +139,9 @@ class BudgetLedger:
         input_tokens: int,
         output_tokens: int,
         cost_usd: float | None,
-    ) -> None:
-        """Replace a reservation by what the call really used (never more than reserved)."""
+    ) -> Spent:
+        """Replace a reservation by what the call really used (never more than reserved);
+        return what was counted."""
         self._open.pop(reservation.id, None)
         total = input_tokens + output_tokens
         if total > reservation.tokens:
@@ -140,15 +154,18 @@ class BudgetLedger:
         u.input_tokens += input_tokens
         u.output_tokens += output_tokens
         u.calls += 1
+        cost: float | None = None
         if cost_usd is None or not reservation.priced:
             u.unpriced_calls += 1
         else:
-            u.cost_usd += min(cost_usd, reservation.usd)
+            cost = min(cost_usd, reservation.usd)
+            u.cost_usd += cost
+        return Spent(input_tokens, output_tokens, cost)
 
-    def settle_failed(self, reservation: Reservation, *, billed_input: bool) -> None:
+    def settle_failed(self, reservation: Reservation, *, billed_input: bool) -> Spent:
         """A call that raised or was cancelled: it counts as a call; if the provider may
         have read the prompt, its input tokens count too."""
-        self.settle(
+        return self.settle(
             reservation,
             input_tokens=reservation.input_tokens if billed_input else 0,
             output_tokens=0,

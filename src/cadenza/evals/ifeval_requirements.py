@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import InvalidTaskError, UnknownValidatorError
-from ..validators.ifeval.checks import LANGUAGE_CODES as _LANGUAGES
+from ..validators.ifeval import LANGUAGE_CODES as _LANGUAGES
 
 __all__ = ["describe_instruction"]
 

@@ -32,14 +32,7 @@ def first_messages(task: Task, *, mention_requirements: bool | None = None) -> t
 
     `mention_requirements`: None decides by whether the input already states every
     requirement; True/False forces it."""
-    msgs: list[Message] = []
-    if task.system_prompt:
-        msgs.append(Message("system", task.system_prompt))
-    if isinstance(task.input, str):
-        turns = [Message("user", task.input)]
-    else:
-        turns = [Message(m.role, m.content) for m in task.input]
-    msgs.extend(turns)
+    msgs = [Message(m.role, m.content) for m in task.conversation()]
     missing = [r for r in task.requirements if not _stated_in(r, task.instruction)]
     mention = bool(missing) if mention_requirements is None else mention_requirements
     if mention and task.requirements:

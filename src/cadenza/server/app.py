@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import socket
 import time
@@ -19,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from ..store import Store, StoreWriter, open_store, redact_url
+from ..validators.base import load_builtin_validators
 from . import maestro, openai_compat, page, runs_api
 from .auth import AuthMiddleware
 from .errors import install_error_handlers
@@ -120,8 +120,7 @@ def create_app(
 
 def _load_builtin_validators() -> None:
     """Register cadenza's built-in checks so requests can name them from the start."""
-    with contextlib.suppress(ImportError):
-        importlib.import_module("cadenza.validators.ifeval")
+    load_builtin_validators()
 
 
 def run_server(

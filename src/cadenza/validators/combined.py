@@ -133,4 +133,4 @@ def _repair(candidate: str, ctx: CheckContext) -> str | None:
     return text if text != candidate else None
 
 
-register_validator(ALL_OF, _all_of, repair=_repair)
+register_validator(ALL_OF, _all_of, repair=_repair, builtin=True)

@@ -101,4 +101,4 @@ def _json_object(candidate: str, ctx: CheckContext) -> Verdict:
     return check_json_object(candidate, _keys(ctx.args or {}))
 
 
-register_validator(JSON_OBJECT, _json_object)
+register_validator(JSON_OBJECT, _json_object, builtin=True)

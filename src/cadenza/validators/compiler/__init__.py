@@ -41,10 +41,8 @@ docs/concepts.md ("The requirement compiler").
 
 from __future__ import annotations
 
-import importlib
-
 from ...task import Requirement
-from ..base import registered_validators
+from ..base import load_builtin_validators, registered_validators
 from .conjunctions import read_clauses
 from .rules import RULES, Rule, read_one
 from .text import MAX_CHARS, CompiledCheck, Text
@@ -103,15 +101,6 @@ def _copy(args: dict[str, object]) -> dict[str, object]:
     return {k: copy(v) for k, v in args.items()}
 
 
-_BUILTIN_MODULES = ("ifeval", "json_checks", "combined")
-
-
 def _load_builtin_checks() -> None:
-    """Register the built-in checks the compiler attaches (IFEval's if installed)."""
-    for module in _BUILTIN_MODULES:
-        name = f"{__package__.rpartition('.')[0]}.{module}"
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    """Register the built-in checks the compiler attaches."""
+    load_builtin_validators()

@@ -6,13 +6,18 @@
                       {"relation": "at least", "num_words": 300})
     # Verdict(score=0.71, reason='212 words, need at least 300')
 
-Importing this package registers every check as a cadenza validator under its
-IFEval id (e.g. ``"punctuation:no_comma"``) and under a few friendly aliases
-(``no_commas``, ``lowercase``, ``uppercase``, ``word_count``, ``json``,
-``forbidden_words``). A requirement passes the instruction's kwargs as its
-``validator_args`` (plus an optional ``"loose": true`` for IFEval's loose
-variant); ``combination:repeat_prompt`` repeats the instruction itself when
-``prompt_to_repeat`` is not given.
+Every check is a built-in cadenza validator under its IFEval id (e.g.
+``"punctuation:no_comma"``) and under a few friendly aliases (``no_commas``,
+``lowercase``, ``uppercase``, ``word_count``, ``json``, ``forbidden_words``); the
+validator registry loads them on its first lookup. A requirement passes the
+instruction's kwargs as its ``validator_args`` (plus an optional ``"loose": true`` for
+IFEval's loose variant); ``combination:repeat_prompt`` repeats the instruction itself
+when ``prompt_to_repeat`` is not given. Text arguments are matched literally.
+
+Modules: `tokenizers` (words, Punkt sentences, Treebank words), `language`
+(langdetect), `args` (argument kinds and parsing), `checks` (the 25 checks), `spec`
+(each instruction's arguments; validating kwargs), `repairs`, `scoring` (IFEval's
+strict and loose scoring).
 
 Ported from IFEval (Copyright Google LLC, Apache License 2.0); see NOTICE.
 """
@@ -23,29 +28,27 @@ from collections.abc import Callable
 
 from ...errors import InvalidTaskError
 from ..base import CheckContext, RepairFn, Verdict, register_validator
-from .checks import (
-    ALIASES,
-    INSTRUCTION_IDS,
-    REPAIRABLE,
-    count_sentences,
-    count_words,
-    describe,
-    detect_language,
-    repair,
-    word_tokenize,
-)
+from .language import LANGUAGE_CODES, detect_language
+from .repairs import REPAIRABLE, repair
 from .scoring import check_instruction, loose_variants, score_response
+from .spec import ALIASES, INSTRUCTION_IDS, describe, parse_kwargs, resolve_id, run_check
+from .tokenizers import count_sentences, count_words, word_tokenize
 
 __all__ = [
     "ALIASES",
     "INSTRUCTION_IDS",
+    "LANGUAGE_CODES",
     "REPAIRABLE",
     "check_instruction",
     "count_sentences",
     "count_words",
+    "describe",
     "detect_language",
     "loose_variants",
+    "parse_kwargs",
     "repair",
+    "resolve_id",
+    "run_check",
     "score_response",
     "word_tokenize",
 ]
@@ -84,6 +87,7 @@ def _register() -> None:
             _make_validator(instruction_id),
             description=describe(instruction_id),
             repair=_make_repair(instruction_id),
+            builtin=True,
         )
     for alias, instruction_id in ALIASES.items():
         register_validator(
@@ -91,6 +95,7 @@ def _register() -> None:
             _make_validator(instruction_id),
             description=describe(instruction_id) + f" (alias {alias!r})",
             repair=_make_repair(instruction_id),
+            builtin=True,
         )
 
 

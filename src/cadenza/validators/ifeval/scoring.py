@@ -15,7 +15,8 @@ from typing import Any
 
 from ...errors import InvalidTaskError
 from ..base import Verdict
-from .checks import Params, parse_kwargs, resolve_id, run_check
+from .args import Params
+from .spec import parse_kwargs, resolve_id, run_check
 
 __all__ = ["check_instruction", "loose_variants", "score_response"]
 
