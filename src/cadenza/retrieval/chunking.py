@@ -45,7 +45,7 @@ def chunk_document(doc: ParsedDocument, *, max_chars: int = DEFAULT_MAX_CHARS) -
     current: tuple[int, int, tuple[str, ...], int | None] | None = None
     for start, end, headings, page in spans:
         if current is not None:
-            c_start, c_end, c_headings, c_page = current
+            c_start, _c_end, c_headings, c_page = current
             if c_headings == headings and c_page == page and end - c_start <= max_chars:
                 current = (c_start, end, headings, page)
                 continue

@@ -131,7 +131,9 @@ def detect_format(data: bytes, name: str, media_type: str | None = None) -> Docu
     fmt = declared or by_name
     if fmt in ("pdf", "docx"):
         kind = "a PDF" if fmt == "pdf" else "a DOCX"
-        raise DocumentError(f"{name}: not {kind} file (its content does not start like one)", file_name=name)
+        raise DocumentError(
+            f"{name}: not {kind} file (its content does not start like one)", file_name=name
+        )
     if fmt is None:
         lowered = head[:512].lower()
         if lowered.startswith((b"<!doctype html", b"<html")) or b"<body" in lowered:
@@ -420,15 +422,16 @@ def _parse_docx(data: bytes, name: str) -> ParsedDocument:
             names = zf.namelist()
             unpacked = sum(info.file_size for info in zf.infolist())
     except zipfile.BadZipFile:
-        raise DocumentError(f"{name}: not a DOCX file (a broken zip archive)", file_name=name) from None
+        raise DocumentError(
+            f"{name}: not a DOCX file (a broken zip archive)", file_name=name
+        ) from None
     if "word/document.xml" not in names:
         raise DocumentError(
             f"{name}: a zip archive but not a DOCX file (no word/document.xml)", file_name=name
         )
     if unpacked > MAX_DOCX_UNPACKED_BYTES:
         raise DocumentError(
-            f"{name}: unpacks to {unpacked:,} bytes, over the limit of "
-            f"{MAX_DOCX_UNPACKED_BYTES:,}",
+            f"{name}: unpacks to {unpacked:,} bytes, over the limit of {MAX_DOCX_UNPACKED_BYTES:,}",
             file_name=name,
         )
     try:
@@ -436,7 +439,9 @@ def _parse_docx(data: bytes, name: str) -> ParsedDocument:
         items = list(_docx_items(document))
         core_title = document.core_properties.title
     except Exception as exc:  # python-docx and lxml raise many kinds on broken parts
-        raise DocumentError(f"{name}: cannot read this DOCX (corrupt?): {exc}", file_name=name) from None
+        raise DocumentError(
+            f"{name}: cannot read this DOCX (corrupt?): {exc}", file_name=name
+        ) from None
     parts: list[str] = []
     blocks: list[Block] = []
     stack: list[tuple[int, str]] = []

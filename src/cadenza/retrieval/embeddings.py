@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -140,7 +141,7 @@ class HashingEmbedder(Embedder):
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for row, text in enumerate(texts):
             words = _WORDS.findall(text.lower())
-            features = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+            features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
             for feature in features:
                 digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
                 h = int.from_bytes(digest, "little")
@@ -155,7 +156,8 @@ def _normalise(vectors: Vectors) -> Vectors:
     import numpy as np
 
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32, copy=False)
+    out: Vectors = (vectors / np.clip(norms, 1e-12, None)).astype(np.float32, copy=False)
+    return out
 
 
 def _tokenizer_path() -> Path:

@@ -117,8 +117,12 @@ class FileFilter:
         file_ids: Sequence[str] | None = None,
         path_prefix: str | None = None,
     ) -> FileFilter:
-        mode = label_mode.upper() if isinstance(label_mode, str) else label_mode
-        if mode not in ("AND", "OR"):
+        upper = label_mode.upper() if isinstance(label_mode, str) else label_mode
+        if upper == "AND":
+            mode: LabelMode = "AND"
+        elif upper == "OR":
+            mode = "OR"
+        else:
             raise UsageError(f"label_mode must be 'AND' or 'OR', got {label_mode!r}")
         if file_ids is not None and isinstance(file_ids, str):
             raise UsageError("file_ids must be a list of ids, not one string")

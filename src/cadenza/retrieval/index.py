@@ -74,9 +74,7 @@ class LibraryIndex:
 
     def _bump(self, conn: Any) -> int:
         conn.execute(
-            self.store._sql(
-                "UPDATE library_state SET value = value + 1 WHERE name = 'generation'"
-            )
+            self.store._sql("UPDATE library_state SET value = value + 1 WHERE name = 'generation'")
         )
         row = conn.execute(
             self.store._sql("SELECT value FROM library_state WHERE name = 'generation'")
@@ -299,7 +297,10 @@ class LibraryIndex:
 
     def file_seqs(self, flt: FileFilter) -> list[int]:
         where, params = flt.sql("f")
-        return [int(r[0]) for r in self._rows(f"SELECT f.seq FROM library_files f WHERE {where}", params)]
+        return [
+            int(r[0])
+            for r in self._rows(f"SELECT f.seq FROM library_files f WHERE {where}", params)
+        ]
 
     def count_files(self, flt: FileFilter | None = None) -> int:
         where, params = (flt or FileFilter()).sql("f")
@@ -322,7 +323,10 @@ class LibraryIndex:
         found: set[str] = set()
         if valid:
             marks = ", ".join("?" for _ in valid)
-            found = {r[0] for r in self._rows(f"SELECT id FROM library_files WHERE id IN ({marks})", valid)}
+            found = {
+                r[0]
+                for r in self._rows(f"SELECT id FROM library_files WHERE id IN ({marks})", valid)
+            }
         return [i for i, c in canonical.items() if c is None or c not in found]
 
     def unmatched_labels(self, labels: Sequence[str]) -> list[str]:

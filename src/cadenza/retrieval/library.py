@@ -21,6 +21,7 @@ all blocking work, so the thread is where they belong either way.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 import os
 import time
@@ -41,6 +42,7 @@ from .filters import FileFilter, check_file_id, clean_labels, clean_name, clean_
 from .index import ChunkRow, LibraryIndex
 from .passages import (
     AddReport,
+    EmptyReason,
     FileRecord,
     LibraryStats,
     Passage,
@@ -106,7 +108,7 @@ class Library:
         db: str | Store | None = None,
         *,
         settings: LibrarySettings | None = None,
-        embedder: Embedder | None | _DefaultEmbedder = DEFAULT_EMBEDDER,
+        embedder: Embedder | _DefaultEmbedder | None = DEFAULT_EMBEDDER,
     ) -> None:
         self.settings = settings or LibrarySettings()
         if isinstance(db, Store):
@@ -197,9 +199,7 @@ class Library:
             except IsADirectoryError:
                 raise DocumentError(f"{p}: a directory, not a file", file_name=file_name) from None
         else:
-            raise UsageError(
-                f"add a file path or the file's bytes, not {type(source).__name__}"
-            )
+            raise UsageError(f"add a file path or the file's bytes, not {type(source).__name__}")
         if len(data) > limit:
             raise _too_large(file_name, len(data), limit)
         if not data:
@@ -275,7 +275,7 @@ class Library:
         path_prefix: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> list[FileRecord]:
+    ) -> builtins.list[FileRecord]:
         """Files in the order they were added, filtered like `search`."""
         if not 1 <= limit <= 10_000 or offset < 0:
             raise UsageError("limit must be between 1 and 10000 and offset at least 0")
@@ -289,8 +289,8 @@ class Library:
         file_id: str,
         *,
         labels: Sequence[str] | _Unset = UNSET,
-        path: str | None | _Unset = UNSET,
-        public_url: str | None | _Unset = UNSET,
+        path: str | _Unset | None = UNSET,
+        public_url: str | _Unset | None = UNSET,
     ) -> FileRecord | None:
         """Replace the file's labels, path or public URL (what is given; None clears a
         path or URL). Returns the updated record, or None when there is no such file."""
@@ -353,7 +353,9 @@ class Library:
             rows = self._index.chunks_without_vectors(self.embedder.name, batch)
             if not rows:
                 break
-            texts = [_embedding_text_parts(title, headings, text) for _, title, headings, text in rows]
+            texts = [
+                _embedding_text_parts(title, headings, text) for _, title, headings, text in rows
+            ]
             vectors = self.embedder.embed(texts)
             self._index.write_vectors([r[0] for r in rows], vectors, self.embedder.name)
             done += len(rows)
@@ -383,7 +385,11 @@ class Library:
         An empty library, filters that match no file, unknown ids and unused labels are
         reported on the result (`reason`, `unknown_file_ids`, `unmatched_labels`)."""
         query = _clean_query(query, self.settings.max_query_chars)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= self.settings.max_limit:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= self.settings.max_limit
+        ):
             raise UsageError(f"limit must be an integer from 1 to {self.settings.max_limit}")
         if threshold is not None and (
             isinstance(threshold, bool)
@@ -406,7 +412,7 @@ class Library:
         threshold: float | None,
         mode: SearchMode,
     ) -> SearchResult:
-        notes: list[str] = []
+        notes: builtins.list[str] = []
         generation = self._index.generation()
         unknown = tuple(self._index.unknown_file_ids(flt.file_ids)) if flt.file_ids else ()
         unmatched = tuple(self._index.unmatched_labels(flt.labels))
@@ -438,7 +444,7 @@ class Library:
             notes.append("threshold ignored: it applies to vector similarity, which is off")
         k = max(self.settings.candidates, limit)
         bm25 = self._index.bm25(query, flt, k) if actual != "vector" else []
-        nearest: list[tuple[int, float]] = []
+        nearest: builtins.list[tuple[int, float]] = []
         qvec = None
         if use_vectors:
             assert self.embedder is not None
@@ -479,7 +485,7 @@ class Library:
             for cid, score in ranked
             if cid in rows
         )
-        reason = None
+        reason: EmptyReason | None = None
         if not passages:
             reason = "no_match"
             if below:
@@ -497,7 +503,7 @@ class Library:
 
     def _nearest(
         self, qvec: npt.NDArray[np.float32], flt: FileFilter, k: int, generation: int
-    ) -> list[tuple[int, float]]:
+    ) -> builtins.list[tuple[int, float]]:
         assert self.embedder is not None
         if self._matrix is None:  # pgvector
             return self._index.pgvector_nearest(qvec, self.embedder.name, flt, k)
@@ -519,9 +525,9 @@ class Library:
     def _rank(
         self,
         mode: SearchMode,
-        bm25: list[tuple[int, float]],
-        nearest: list[tuple[int, float]],
-    ) -> list[tuple[int, float]]:
+        bm25: builtins.list[tuple[int, float]],
+        nearest: builtins.list[tuple[int, float]],
+    ) -> builtins.list[tuple[int, float]]:
         if mode == "bm25":
             return bm25
         if mode == "vector":
@@ -539,7 +545,7 @@ class Library:
     async def aget(self, file_id: str) -> FileRecord | None:
         return await asyncio.to_thread(self.get, file_id)
 
-    async def alist(self, **kwargs: Any) -> list[FileRecord]:
+    async def alist(self, **kwargs: Any) -> builtins.list[FileRecord]:
         return await asyncio.to_thread(lambda: self.list(**kwargs))
 
     async def aupdate(self, file_id: str, **kwargs: Any) -> FileRecord | None:
@@ -617,12 +623,12 @@ def _too_large(name: str, size: int, limit: int) -> DocumentTooLargeError:
 def _clean_query(query: Any, max_chars: int) -> str:
     if not isinstance(query, str):
         raise UsageError(f"the search query must be a string, not {type(query).__name__}")
-    query = " ".join(query.split())
-    if not query:
+    text = " ".join(query.split())
+    if not text:
         raise UsageError("the search query is empty: ask something")
-    if len(query) > max_chars:
+    if len(text) > max_chars:
         raise UsageError(f"the search query is over {max_chars} characters: shorten it")
-    return query
+    return text
 
 
 def _clean_url(url: str | None) -> str | None:
@@ -637,6 +643,11 @@ def _clean_url(url: str | None) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or len(url) > 2048
+    ):
         raise UsageError(f"public_url must be an http(s) URL, got {url[:80]!r}")
     return url

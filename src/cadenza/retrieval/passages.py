@@ -11,6 +11,7 @@ from ..errors import DocumentError
 
 __all__ = [
     "AddReport",
+    "EmptyReason",
     "FileRecord",
     "LabelMode",
     "LibraryStats",

@@ -51,7 +51,7 @@ class VectorMatrix:
         self._load = load
         self._lock = threading.Lock()
         self._snap: _Snapshot | None = None
-        self._masks: OrderedDict[tuple[int, Any], npt.NDArray[np.bool_]] = OrderedDict()
+        self._masks: OrderedDict[tuple[int, int, Any], npt.NDArray[np.bool_]] = OrderedDict()
         self.loads = 0
         """How many times the matrix was read whole from the database (for tests)."""
 
@@ -154,10 +154,7 @@ class VectorMatrix:
         k = min(k, available)
         if k <= 0:
             return []
-        if k < len(scores):
-            top = np.argpartition(-scores, k - 1)[:k]
-        else:
-            top = np.arange(len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(snap.chunk_ids[i]), float(scores[i])) for i in top]
 
