@@ -24,7 +24,7 @@ from ..store.sql import SqlStore
 from .filters import FileFilter, check_file_id
 from .passages import FileRecord, Passage, Position
 
-__all__ = ["ChunkRow", "LibraryIndex", "query_terms"]
+__all__ = ["ChunkRow", "LibraryIndex", "query_terms", "words"]
 
 _FILE_COLUMNS = (
     "f.seq, f.id, f.name, f.path, f.format, f.media_type, f.size_bytes, f.sha256, f.title, "
@@ -33,6 +33,11 @@ _FILE_COLUMNS = (
 
 MAX_QUERY_TERMS = 64
 _TERM = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """Every lowercase word (run of letters and digits) of `text`, repeats kept."""
+    return _TERM.findall(text.lower())
 
 
 def query_terms(query: str) -> list[str]:
