@@ -201,6 +201,8 @@ def _supported() -> str:
 
 
 def _looks_binary(data: bytes) -> bool:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text is full of NUL bytes
+        return False
     return b"\x00" in data[:8192]
 
 
