@@ -37,6 +37,7 @@ __all__ = [
     "Resolver",
     "blocked_reason",
     "check_url",
+    "literal_address",
     "system_resolver",
 ]
 
@@ -84,6 +85,26 @@ def blocked_reason(address: str | IPAddress) -> str | None:
     return None
 
 
+_NUMERIC = frozenset("0123456789abcdefxABCDEFX.")
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address `host` spells, if it spells one: the usual forms, and the old numeric
+    ones (``2130706433``, ``0x7f000001``, ``0177.0.0.1``, ``127.1``) that resolvers still
+    accept and mean 127.0.0.1."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and set(host) <= _NUMERIC and host[0].isdigit():
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
 def check_url(url: str | httpx2.URL, *, allow_private: bool = False) -> httpx2.URL:
     """`url` parsed, when fetching may try it: http(s), a host, no user name or password,
     and (when the host is an IP address) a public one. Names are checked on connect."""
@@ -110,10 +131,7 @@ def check_url(url: str | httpx2.URL, *, allow_private: bool = False) -> httpx2.U
             f"{text[:200]}: URLs with a user name or password are not fetched", url=text[:200]
         )
     if not allow_private:
-        try:
-            literal: IPAddress | None = ipaddress.ip_address(parsed.host)
-        except ValueError:
-            literal = None
+        literal = literal_address(parsed.host)
         if literal is not None:
             reason = blocked_reason(literal)
             if reason is not None:
@@ -163,10 +181,8 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
         host = host.strip("[]")
-        try:
-            addresses = [str(ipaddress.ip_address(host))]
-        except ValueError:
-            addresses = list(await self.resolver(host, port))
+        literal = literal_address(host)
+        addresses = [str(literal)] if literal is not None else list(await self.resolver(host, port))
         if not addresses:
             raise httpcore2.ConnectError(f"{host!r} resolves to no address")
         if not self.allow_private:

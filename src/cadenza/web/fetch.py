@@ -77,9 +77,8 @@ class PageFetcher:
         backend: GuardedBackend | None = None,
     ) -> None:
         self.settings = settings or WebSettings()
-        self.backend = backend or GuardedBackend(
-            allow_private=self.settings.allow_private_addresses, resolver=resolver
-        )
+        self.backend = backend or GuardedBackend(resolver=resolver)
+        self.backend.allow_private = self.settings.allow_private_addresses  # settings rule
         self._client = httpx2.AsyncClient(
             transport=GuardedTransport(self.backend),
             follow_redirects=False,

@@ -176,7 +176,8 @@ class WebSearcher:
 def _page_passages(page: Page, query: str, *, per_page: int) -> list[WebPassage]:
     chunks = chunk_document(page.document)
     scores = bm25_scores(query, [c.text for c in chunks])
-    best = sorted(range(len(chunks)), key=lambda i: (-scores[i], i))[:per_page]
+    best = [i for i in sorted(range(len(chunks)), key=lambda i: (-scores[i], i)) if scores[i] > 0]
+    best = best[:per_page] or [0]  # nothing matches: the page's opening passage
     return [
         WebPassage(
             id=passage_id(page.final_url, chunks[i].index),
@@ -186,7 +187,7 @@ def _page_passages(page: Page, query: str, *, per_page: int) -> list[WebPassage]
             score=scores[i],
             source="page",
         )
-        for i in sorted(best)
+        for i in best
     ]
 
 
