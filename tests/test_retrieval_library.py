@@ -359,6 +359,8 @@ def test_common_words_do_not_drown_the_query(library: Library) -> None:
     library.add(b"The lighthouse of the island was built in 1850.", name="light.txt")
     result = library.search("the lighthouse of the island", mode="bm25", limit=3)
     assert names(result)[0] == "light.txt"
+    # words sharing a stem (report, reports, reporting) are one term
+    assert library.search("reports reporting report lighthouses", mode="bm25")[0]
 
 
 # --------------------------------------------------------------------------- async, tools

@@ -463,7 +463,32 @@ class LibraryIndex:
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.library_query_vocab "
             "USING fts5vocab(temp, library_query_terms, 'instance')"
         )
+        stems = self._stems(conn, terms)
+        total = conn.execute("SELECT COUNT(*) FROM library_chunks").fetchone()[0]
+        if not stems or total < 20:
+            return terms
+        distinct = sorted(set(stems.values()))
+        marks = ", ".join("?" for _ in distinct)
+        df = dict(
+            conn.execute(
+                f"SELECT term, doc FROM library_chunks_vocab WHERE term IN ({marks})", distinct
+            ).fetchall()
+        )
+        kept = [t for t in terms if df.get(stems.get(t, t), 0) * 2 <= total]
+        return kept or terms
+
+    @staticmethod
+    def _stems(conn: Any, terms: list[str]) -> dict[str, str]:
+        """Each term as FTS5's tokenizer indexes it: all terms in one row, read back in
+        order; one row per term when the tokenizer splits some term differently."""
         conn.execute("DELETE FROM temp.library_query_terms")
+        conn.execute(
+            "INSERT INTO temp.library_query_terms (rowid, q) VALUES (1, ?)", (" ".join(terms),)
+        )
+        rows = conn.execute("SELECT term FROM temp.library_query_vocab ORDER BY offset").fetchall()
+        conn.execute("DELETE FROM temp.library_query_terms")
+        if len(rows) == len(terms):
+            return {t: r[0] for t, r in zip(terms, rows, strict=True)}
         stems: dict[str, str] = {}
         for term in terms:
             conn.execute("INSERT INTO temp.library_query_terms (rowid, q) VALUES (1, ?)", (term,))
@@ -471,18 +496,7 @@ class LibraryIndex:
             conn.execute("DELETE FROM temp.library_query_terms")
             if row is not None:
                 stems[term] = row[0]
-        total = conn.execute("SELECT COUNT(*) FROM library_chunks").fetchone()[0]
-        if not stems or total < 20:
-            return terms
-        marks = ", ".join("?" for _ in stems)
-        df = dict(
-            conn.execute(
-                f"SELECT term, doc FROM library_chunks_vocab WHERE term IN ({marks})",
-                list(set(stems.values())),
-            ).fetchall()
-        )
-        kept = [t for t in terms if df.get(stems.get(t, t), 0) * 2 <= total]
-        return kept or terms
+        return stems
 
     def _rank_postgres(self, terms: list[str], flt: FileFilter, k: int) -> list[tuple[int, float]]:
         where, params = flt.sql("f")
