@@ -351,6 +351,23 @@ def test_deleting_a_file_removes_it_from_full_text(library: Library) -> None:
     assert rows[0] == 0
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "NOT OR AND NEAR",
+        '"unbalanced quote',
+        "col:umn * ^ ( )",
+        "東京タワー 🗼",
+        "x" * 500,
+        "_ _ __",
+    ],
+)
+def test_hostile_queries_are_just_words(library: Library, query: str) -> None:
+    add_zoo(library)
+    result = library.search(query, mode="bm25")
+    assert result.reason in (None, "no_match")
+
+
 def test_common_words_do_not_drown_the_query(library: Library) -> None:
     for i in range(40):
         library.add(

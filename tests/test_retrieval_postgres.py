@@ -153,6 +153,8 @@ def test_library_on_postgres(pg_url: str) -> None:
         assert reported.reason == "no_matching_files"
         assert reported.unknown_file_ids == (ghost,) and reported.unmatched_labels == ("nope",)
 
+        assert lib.search("the of and", mode="bm25").reason == "no_match"  # stop words only
+        assert lib.search('NOT | & ! :* "x', mode="bm25").reason == "no_match"
         bm25 = lib.search("otters crabs", mode="bm25")
         assert names(bm25)[0] == "otter.txt" and bm25[0].score > 0
         vector = lib.search("otters crabs rivers", mode="vector", limit=1)
@@ -174,3 +176,18 @@ def test_hybrid_on_postgres_with_minilm(pg_url: str) -> None:
         assert lib.search(query, mode="bm25").reason == "no_match"
         hybrid = lib.search(query, limit=2, threshold=0.3)
         assert names(hybrid) == ["n1.txt"] and hybrid[0].similarity is not None
+
+
+def test_pgvector_switched_on_after_the_fact(pgvector_cluster: str) -> None:
+    url = _fresh_db(pgvector_cluster)
+    with Library(url, embedder=HashingEmbedder()) as lib:
+        lib.store._conn().execute("ALTER TABLE library_embeddings DROP COLUMN embedding")  # type: ignore[attr-defined]
+    with Library(url, embedder=HashingEmbedder()) as before:
+        assert before.stats().vector_backend == "numpy"
+        before.add(b"Otters swim in rivers and eat crabs.", name="otter.txt")
+        before.store._conn().execute("ALTER TABLE library_embeddings ADD COLUMN embedding vector")  # type: ignore[attr-defined]
+    with Library(url, embedder=HashingEmbedder()) as after:
+        stats = after.stats()
+        assert stats.vector_backend == "pgvector" and stats.embedded == 0
+        assert after.embed_missing() == 1 and after.stats().embedded == 1
+        assert names(after.search("otters crabs", mode="vector")) == ["otter.txt"]

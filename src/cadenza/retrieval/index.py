@@ -317,8 +317,11 @@ class LibraryIndex:
         chunks = int(self._rows("SELECT COUNT(*) FROM library_chunks")[0][0])
         embedded = 0
         if model is not None:
+            filled = " AND embedding IS NOT NULL" if self.pgvector else ""
             embedded = int(
-                self._rows("SELECT COUNT(*) FROM library_embeddings WHERE model = ?", [model])[0][0]
+                self._rows(
+                    f"SELECT COUNT(*) FROM library_embeddings WHERE model = ?{filled}", [model]
+                )[0][0]
             )
         return files, chunks, embedded
 
@@ -349,12 +352,15 @@ class LibraryIndex:
     # -- chunks -----------------------------------------------------------------------
     def chunks_without_vectors(self, model: str, limit: int) -> list[tuple[int, str, str, str]]:
         """(chunk id, title, headings JSON, text) of chunks with no vector from `model`."""
+        # with pgvector, a row whose vector column is empty (pgvector enabled after the
+        # fact) counts as missing too
+        filled = " AND e.embedding IS NOT NULL" if self.pgvector else ""
         return [
             (int(r[0]), r[1], r[2], r[3])
             for r in self._rows(
                 "SELECT c.id, c.title, c.headings, c.text FROM library_chunks c "
                 "WHERE NOT EXISTS (SELECT 1 FROM library_embeddings e "
-                "WHERE e.chunk_id = c.id AND e.model = ?) ORDER BY c.id LIMIT ?",
+                f"WHERE e.chunk_id = c.id AND e.model = ?{filled}) ORDER BY c.id LIMIT ?",
                 [model, limit],
             )
         ]
