@@ -349,6 +349,9 @@ def test_deleting_a_file_removes_it_from_full_text(library: Library) -> None:
         .fetchone()
     )  # type: ignore[attr-defined]
     assert rows[0] == 0
+    conn = library.store._conn()  # type: ignore[attr-defined]
+    kept = conn.execute("SELECT value FROM library_state WHERE name = 'chunks'").fetchone()[0]
+    assert kept == conn.execute("SELECT COUNT(*) FROM library_chunks").fetchone()[0] == 3
 
 
 @pytest.mark.parametrize(
@@ -404,3 +407,13 @@ def test_file_search_tool_carries_the_options(library: Library) -> None:
     assert names(tool.search(library, "fish")) == ["heron.txt"]
     with pytest.raises(UsageError):
         FileSearch(label_mode="MAYBE")  # type: ignore[arg-type]
+
+
+def test_the_docs_example_runs() -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "retrieval.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/retrieval.md", "exec"), {})

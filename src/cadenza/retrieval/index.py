@@ -77,10 +77,16 @@ class LibraryIndex:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return list(self._conn().execute(self.store._sql(sql), params).fetchall())
 
-    def _bump(self, conn: Any) -> int:
+    def _bump(self, conn: Any, chunks: int = 0) -> int:
+        """Count a write (and `chunks` passages added, or removed when negative)."""
         conn.execute(
             self.store._sql("UPDATE library_state SET value = value + 1 WHERE name = 'generation'")
         )
+        if chunks:
+            conn.execute(
+                self.store._sql("UPDATE library_state SET value = value + ? WHERE name = 'chunks'"),
+                (chunks,),
+            )
         row = conn.execute(
             self.store._sql("SELECT value FROM library_state WHERE name = 'generation'")
         ).fetchone()
@@ -171,7 +177,7 @@ class LibraryIndex:
             ]
             if vectors is not None and model is not None:
                 self._write_vectors(conn, ids, vectors, model)
-            generation = self._bump(conn)
+            generation = self._bump(conn, len(ids))
         return generation, seq, ids
 
     def _write_labels(self, conn: Any, seq: int, labels: Sequence[str]) -> None:
@@ -272,10 +278,11 @@ class LibraryIndex:
                 ),
                 (seq,),
             )
-            conn.execute(sql("DELETE FROM library_chunks WHERE file_seq = ?"), (seq,))
+            cur = conn.execute(sql("DELETE FROM library_chunks WHERE file_seq = ?"), (seq,))
+            removed = int(cur.rowcount or 0)
             conn.execute(sql("DELETE FROM library_labels WHERE file_seq = ?"), (seq,))
             conn.execute(sql("DELETE FROM library_files WHERE seq = ?"), (seq,))
-            return self._bump(conn), seq
+            return self._bump(conn, -removed), seq
 
     # -- files ------------------------------------------------------------------------
     def get_file(self, file_id: str) -> FileRecord | None:
@@ -470,7 +477,8 @@ class LibraryIndex:
             "USING fts5vocab(temp, library_query_terms, 'instance')"
         )
         stems = self._stems(conn, terms)
-        total = conn.execute("SELECT COUNT(*) FROM library_chunks").fetchone()[0]
+        row = conn.execute("SELECT value FROM library_state WHERE name = 'chunks'").fetchone()
+        total = int(row[0]) if row else 0
         if not stems or total < 20:
             return terms
         distinct = sorted(set(stems.values()))

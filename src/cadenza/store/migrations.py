@@ -130,6 +130,7 @@ def m010_library_files(db: MigrationDb) -> None:
     db.execute("CREATE INDEX library_labels_label ON library_labels (label, file_seq)")
     db.execute("CREATE TABLE library_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)")
     db.execute("INSERT INTO library_state (name, value) VALUES ('generation', 0)")
+    db.execute("INSERT INTO library_state (name, value) VALUES ('chunks', 0)")
 
 
 @migration
