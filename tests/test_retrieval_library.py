@@ -417,3 +417,18 @@ def test_the_docs_example_runs() -> None:
     assert blocks
     for block in blocks:
         exec(compile(block, "docs/retrieval.md", "exec"), {})
+
+
+def test_concurrent_adds_and_searches(library: Library) -> None:
+    async def main() -> None:
+        adds = [
+            library.aadd(f"Animal {i} lives by river {i}.".encode(), name=f"a{i}.txt")
+            for i in range(12)
+        ]
+        searches = [library.asearch(f"river {i}") for i in range(12)]
+        done = await asyncio.gather(*adds, *searches)
+        assert len({r.id for r in done[:12]}) == 12  # type: ignore[union-attr]
+
+    asyncio.run(main())
+    assert len(library.list()) == 12
+    assert library.search("animal 7 river 7", mode="bm25")[0].file_name == "a7.txt"
