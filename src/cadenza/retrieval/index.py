@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,9 @@ class LibraryIndex:
         self.store = store
         self.dialect = store.dialect
         self._pgvector: bool | None = None
+        self._df_lock = threading.Lock()
+        self._df_cache: dict[str, int] = {}
+        self._df_generation = -1
 
     # -- plumbing ---------------------------------------------------------------------
     def _conn(self) -> Any:
@@ -91,6 +95,11 @@ class LibraryIndex:
             self.store._sql("SELECT value FROM library_state WHERE name = 'generation'")
         ).fetchone()
         return int(row[0])
+
+    def chunk_count(self) -> int:
+        """How many passages the library holds (kept by every write, not counted)."""
+        rows = self._rows("SELECT value FROM library_state WHERE name = 'chunks'")
+        return int(rows[0][0]) if rows else 0
 
     def generation(self) -> int:
         rows = self._rows("SELECT value FROM library_state WHERE name = 'generation'")
@@ -432,17 +441,21 @@ class LibraryIndex:
         return {int(r[0]): float(r[1]) for r in rows}
 
     # -- full text --------------------------------------------------------------------
-    def bm25(self, query: str, flt: FileFilter, k: int) -> list[tuple[int, float]]:
-        """(chunk id, score, higher is better) of the `k` best full-text matches."""
+    def bm25(
+        self, query: str, flt: FileFilter, k: int, *, budget: int | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, score, higher is better) of the `k` best full-text matches.
+
+        `budget` (SQLite): the query keeps its rarest words, rarest first, while the
+        passages they occur in add up to at most this many (always the rarest one)."""
         terms = query_terms(query)
         if not terms:
             return []
         if self.dialect == "sqlite":
-            return self._bm25_sqlite(terms, flt, k)
+            return self._bm25_sqlite(self._selective_terms(terms, budget), flt, k)
         return self._rank_postgres(terms, flt, k)
 
     def _bm25_sqlite(self, terms: list[str], flt: FileFilter, k: int) -> list[tuple[int, float]]:
-        terms = self._informative_terms(terms)
         match = " OR ".join(f'"{t}"' for t in terms)
         if flt.is_everything:
             rows = self._rows(
@@ -463,10 +476,13 @@ class LibraryIndex:
             )
         return [(int(r[0]), -float(r[1])) for r in rows]
 
-    def _informative_terms(self, terms: list[str]) -> list[str]:
-        """Drops words found in more than half the passages (``the``, ``of``): their BM25
-        weight is nil, yet matching them means scoring nearly every passage. The words are
-        run through FTS5's own tokenizer (porter) first, so they match the index's."""
+    def _selective_terms(self, terms: list[str], budget: int | None) -> list[str]:
+        """The words worth matching. FTS5 scores every passage a query matches, so the cost
+        of a query is the number of passages its words occur in. Words in more than half
+        the passages (``the``, ``of``) are dropped: their BM25 weight is nil. Then, within
+        `budget`, the rarest words are kept first: a word found in many passages weighs
+        little in BM25 (idf) and costs the most. The words are run through FTS5's own
+        tokenizer (porter) first, so they match the index's terms."""
         conn = self._conn()
         conn.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.library_query_terms USING fts5("
@@ -481,15 +497,55 @@ class LibraryIndex:
         total = int(row[0]) if row else 0
         if not stems or total < 20:
             return terms
-        distinct = sorted(set(stems.values()))
-        marks = ", ".join("?" for _ in distinct)
-        df = dict(
-            conn.execute(
-                f"SELECT term, doc FROM library_chunks_vocab WHERE term IN ({marks})", distinct
-            ).fetchall()
-        )
-        kept = [t for t in terms if df.get(stems.get(t, t), 0) * 2 <= total]
-        return kept or terms
+        df = self._document_frequencies(conn, sorted(set(stems.values())))
+
+        def count(term: str) -> int:
+            return int(df.get(stems.get(term, term), 0))
+
+        informative = [t for t in terms if count(t) * 2 <= total] or terms
+        if budget is None:
+            return informative
+        kept: list[str] = []
+        seen_stems: set[str] = set()
+        postings = 0
+        for term in sorted(informative, key=count):
+            stem = stems.get(term, term)
+            if stem in seen_stems:
+                kept.append(term)
+                continue
+            if kept and postings + count(term) > budget:
+                break
+            kept.append(term)
+            seen_stems.add(stem)
+            postings += count(term)
+        return kept
+
+    def _document_frequencies(self, conn: Any, stems: list[str]) -> dict[str, int]:
+        """How many passages each (stemmed) term occurs in. FTS5 counts them by reading
+        the term's whole list of passages, which for a common word at 100k passages costs
+        milliseconds; the counts are cached until the library changes."""
+        generation = self.generation()
+        with self._df_lock:
+            if self._df_generation != generation:
+                self._df_cache.clear()
+                self._df_generation = generation
+            missing = [s for s in stems if s not in self._df_cache]
+        if missing:
+            marks = ", ".join("?" for _ in missing)
+            found = dict(
+                conn.execute(
+                    f"SELECT term, doc FROM library_chunks_vocab WHERE term IN ({marks})", missing
+                ).fetchall()
+            )
+            with self._df_lock:
+                if self._df_generation == generation:
+                    if len(self._df_cache) > 200_000:
+                        self._df_cache.clear()
+                    for stem in missing:
+                        self._df_cache[stem] = int(found.get(stem, 0))
+            return {s: int(found[s]) if s in found else self._df_cache.get(s, 0) for s in stems}
+        with self._df_lock:
+            return {s: self._df_cache.get(s, 0) for s in stems}
 
     @staticmethod
     def _stems(conn: Any, terms: list[str]) -> dict[str, str]:

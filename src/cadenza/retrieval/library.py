@@ -96,6 +96,12 @@ class LibrarySettings:
     """Reciprocal-rank fusion's constant: score = sum over rankings of 1 / (k + rank)."""
     max_limit: int = 200
     """The most passages one search may ask for."""
+    bm25_budget: float = 0.1
+    """SQLite's BM25 keeps the query's rarest words while the passages they occur in add
+    up to at most this share of the library (or `bm25_min_budget`, if more): the cost of
+    a query is the number of passages it scores, and a word found in many passages weighs
+    little in BM25. 1.0 scores every match (exhaustive, slower at 100k passages)."""
+    bm25_min_budget: int = 5000
     max_query_chars: int = 4000
 
 
@@ -443,7 +449,13 @@ class Library:
         if threshold is not None and not use_vectors:
             notes.append("threshold ignored: it applies to vector similarity, which is off")
         k = max(self.settings.candidates, limit)
-        bm25 = self._index.bm25(query, flt, k) if actual != "vector" else []
+        bm25: list[tuple[int, float]] = []
+        if actual != "vector":
+            budget = max(
+                self.settings.bm25_min_budget,
+                int(self.settings.bm25_budget * self._index.chunk_count()),
+            )
+            bm25 = self._index.bm25(query, flt, k, budget=budget)
         nearest: builtins.list[tuple[int, float]] = []
         qvec = None
         if use_vectors:
