@@ -432,3 +432,18 @@ def test_concurrent_adds_and_searches(library: Library) -> None:
     asyncio.run(main())
     assert len(library.list()) == 12
     assert library.search("animal 7 river 7", mode="bm25")[0].file_name == "a7.txt"
+
+
+def test_bm25_budget_keeps_the_rarest_words(db: str) -> None:
+    texts = [f"Harbour report {i}." for i in range(10)]
+    texts += [f"Quay notice {i}." for i in range(20)] + ["The lighthouse keeper."]
+    with Library(db, embedder=None) as lib:
+        for i, text in enumerate(texts):
+            lib.add(text.encode(), name=f"f{i}.txt")
+        wide = lib.search("lighthouse harbour", mode="bm25", limit=50)
+        assert names(wide)[0] == "f30.txt" and len(wide) == 11  # every match scored
+    tight = LibrarySettings(bm25_budget=0.0, bm25_min_budget=1)
+    with Library(db, embedder=None, settings=tight) as lib:
+        # "harbour" is in 10 passages, "lighthouse" in 1: within a budget of 1 passage,
+        # only the rarest word is matched
+        assert names(lib.search("lighthouse harbour", mode="bm25", limit=50)) == ["f30.txt"]
