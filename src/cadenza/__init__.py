@@ -11,11 +11,17 @@ print(result.result, result.requirements_result.score)
 """
 
 from .errors import (
+    BlockedAddressError,
     CadenzaError,
+    DocumentError,
+    DocumentTooLargeError,
+    FetchError,
     InvalidTaskError,
+    MissingExtraError,
     ModelNotFoundError,
     PermanentProviderError,
     ProviderError,
+    SearchProviderError,
     TransientProviderError,
     UnknownModelError,
     UnknownValidatorError,
@@ -28,19 +34,29 @@ from .models.base import Model
 from .models.pricing import register_price
 from .models.registry import resolve_model
 from .result import RequirementResult, RequirementsResult, Result, TraceNode, Usage
+from .retrieval import FileSearch, Library, Passage
 from .runner import RunControl, RunOptions, arun, arun_task, run
 from .task import Budget, ChatMessage, Requirement, Task, make_task
 from .trace import RunEvent
 from .validators.base import CheckContext, Verdict, validator
+from .web import WebSearch
 
 __all__ = [
+    "BlockedAddressError",
     "Budget",
     "CadenzaError",
     "ChatMessage",
     "CheckContext",
+    "DocumentError",
+    "DocumentTooLargeError",
+    "FetchError",
+    "FileSearch",
     "InvalidTaskError",
+    "Library",
+    "MissingExtraError",
     "Model",
     "ModelNotFoundError",
+    "Passage",
     "PermanentProviderError",
     "ProviderError",
     "Requirement",
@@ -50,6 +66,7 @@ __all__ = [
     "RunControl",
     "RunEvent",
     "RunOptions",
+    "SearchProviderError",
     "Task",
     "TraceNode",
     "TransientProviderError",
@@ -61,6 +78,7 @@ __all__ = [
     "ValidatorError",
     "ValidatorTimeoutError",
     "Verdict",
+    "WebSearch",
     "arun",
     "arun_task",
     "make_task",

@@ -5,11 +5,17 @@
     │   ├── InvalidTaskError    empty input, bad budget or threshold, bad requirement
     │   ├── UnknownModelError   a model name cadenza cannot resolve
     │   ├── ModelNotFoundError  a local model file that is not there
-    │   └── UnknownValidatorError
+    │   ├── UnknownValidatorError
+    │   ├── MissingExtraError   an optional feature whose packages are not installed
+    │   └── DocumentError       a file the library cannot take (unsupported, corrupt, too large)
+    │       └── DocumentTooLargeError
     ├── ProviderError           a model endpoint failed
     │   ├── TransientProviderError   worth retrying: 429, 5xx, timeout, dropped connection
     │   │   └── UnreachableProviderError  the request never left: refused, no such host
-    │   └── PermanentProviderError   not worth retrying: 400, 401, 403, 404
+    │   ├── PermanentProviderError   not worth retrying: 400, 401, 403, 404
+    │   ├── SearchProviderError      a web search provider failed (down, slow, rate-limited)
+    │   └── FetchError               a web page could not be fetched or read
+    │       └── BlockedAddressError  the page's address is private, loopback, link-local...
     └── ValidatorError          a validator raised, or returned something unusable
         └── ValidatorTimeoutError   a validator ran past its time limit
 
@@ -21,11 +27,17 @@ still returns its best candidate.
 from __future__ import annotations
 
 __all__ = [
+    "BlockedAddressError",
     "CadenzaError",
+    "DocumentError",
+    "DocumentTooLargeError",
+    "FetchError",
     "InvalidTaskError",
+    "MissingExtraError",
     "ModelNotFoundError",
     "PermanentProviderError",
     "ProviderError",
+    "SearchProviderError",
     "TransientProviderError",
     "UnknownModelError",
     "UnknownValidatorError",
@@ -90,3 +102,57 @@ class ValidatorError(CadenzaError):
 
 class ValidatorTimeoutError(ValidatorError):
     """A validator did not finish within its time limit (``RunOptions.validator_timeout_s``)."""
+
+
+class MissingExtraError(UsageError):
+    """An optional feature whose packages are not installed; the message names the extra."""
+
+
+class DocumentError(UsageError):
+    """A file the document library cannot take: unsupported format, corrupt, empty or too
+    large. `file_name` names the file; nothing else in the same batch is lost."""
+
+    def __init__(self, message: str, *, file_name: str) -> None:
+        super().__init__(message)
+        self.file_name = file_name
+
+
+class DocumentTooLargeError(DocumentError):
+    """A file over the library's size limit (the HTTP layer answers 413)."""
+
+    def __init__(self, message: str, *, file_name: str, size: int, limit: int) -> None:
+        super().__init__(message, file_name=file_name)
+        self.size = size
+        self.limit = limit
+
+
+class SearchProviderError(ProviderError):
+    """A web search provider was down, slow, rate-limited or answered nonsense.
+
+    `transient` tells whether trying again later may help (timeouts, 429, 5xx)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status_code: int | None = None,
+        transient: bool = True,
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.provider = provider
+        self.transient = transient
+
+
+class FetchError(ProviderError):
+    """A web page could not be fetched or read: timeout, too large, wrong content type,
+    an HTTP error or too many redirects. `url` is the address asked for."""
+
+    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.url = url
+
+
+class BlockedAddressError(FetchError):
+    """The fetch was refused: the URL (or a redirect) leads to a private, loopback,
+    link-local, multicast, reserved or unspecified address, or is not http(s)."""
