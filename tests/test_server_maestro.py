@@ -87,11 +87,17 @@ def test_sdk_retrieve_and_messages_input(ai21: AI21Client) -> None:
 
 
 def test_sdk_sees_unsupported_tools_as_a_clear_400(ai21: AI21Client) -> None:
-    with pytest.raises(BadRequest, match=r"web_search.*not supported"):
+    # no search provider configured on this server: web search is refused, not ignored
+    with pytest.raises(BadRequest, match=r"web_search is not available.*configured no search"):
         ai21.beta.maestro.runs.create(input="Find news", tools=[{"type": "web_search"}])
-    with pytest.raises(BadRequest, match=r"file_search.*not supported"):
+    with pytest.raises(BadRequest, match=r"'http' is not supported"):
         ai21.beta.maestro.runs.create(
-            input="Search my files", tool_resources={"file_search": {"labels": ["a"]}}
+            input="Call it",
+            tools=[{"type": "http", "function": {"name": "f"}, "endpoint": {"url": "x"}}],
+        )
+    with pytest.raises(BadRequest, match=r"'mcp' is not supported"):
+        ai21.beta.maestro.runs.create(
+            input="Call it", tools=[{"type": "mcp", "server_url": "http://x"}]
         )
 
 

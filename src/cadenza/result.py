@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "DataSources",
+    "FileSource",
     "FinishReason",
     "NodeKind",
     "NodeStatus",
@@ -16,6 +18,7 @@ __all__ = [
     "Result",
     "TraceNode",
     "Usage",
+    "WebSource",
 ]
 
 FinishReason = Literal[
@@ -27,7 +30,12 @@ FinishReason = Literal[
     "error",
 ]
 
-NodeKind = Literal["run", "generate", "revise", "repair", "judge", "check"]
+NodeKind = Literal[
+    "run", "generate", "revise", "repair", "judge", "check", "search", "fetch", "passage"
+]
+"""What a trace node is: a model call (``generate``, ``revise``, ``judge``), a code check
+or repair, or retrieval: a ``search`` (one query to one tool), a ``fetch`` (one web page)
+and a ``passage`` (one passage a search found; a child of its search)."""
 NodeStatus = Literal["pending", "running", "ok", "failed", "cancelled"]
 
 
@@ -101,6 +109,60 @@ class TraceNode(BaseModel):
             yield "error", _preview(self.error)
 
 
+class FileSource(BaseModel):
+    """A passage of the document library that the run showed the model."""
+
+    id: str
+    """The short id the model saw and cites: ``P1``, ``P2``, ..."""
+    text: str
+    file_id: str
+    file_name: str
+    score: float
+    """The search's score (higher is better)."""
+    order: int
+    """Its place among the passages shown to the model, from 1 (``P<order>``)."""
+    title: str = ""
+    passage_id: str = ""
+    """The library's stable id of the passage (`Library.passage` looks it up)."""
+    query: str = ""
+    """The search that found it."""
+    cited: bool = False
+    """Whether the answer cites it."""
+
+
+class WebSource(BaseModel):
+    """A web passage (a search result's snippet, or part of a fetched page) the run
+    showed the model."""
+
+    id: str
+    text: str
+    url: str
+    score: float
+    order: int
+    title: str = ""
+    query: str = ""
+    cited: bool = False
+
+
+class DataSources(BaseModel):
+    """What retrieval found for the answer, and what it could not do."""
+
+    file_search: list[FileSource] = Field(default_factory=list)
+    web_search: list[WebSource] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    """What the searches could not do or found wrong: an empty library, filters that
+    match no file, a search provider that failed (the run went on without it)."""
+    empty_library: bool = False
+    """A file search ran over a library (or a key's part of it) with no files."""
+    unknown_file_ids: list[str] = Field(default_factory=list)
+    """Requested file ids that name no file (none is an error)."""
+    unmatched_labels: list[str] = Field(default_factory=list)
+    """Requested labels that no file carries."""
+    failed_searches: int = 0
+    """Searches that failed (a provider down, slow or rate-limited): trace nodes with
+    status ``failed``."""
+
+
 class Result(BaseModel):
     """The outcome of a run. Same shape in Python, in the CLI's ``--json`` and over HTTP."""
 
@@ -111,6 +173,9 @@ class Result(BaseModel):
     best_candidate_id: str | None = None
     models: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+    data_sources: DataSources | None = None
+    """The passages retrieved and shown to the model, when the task had tools (file or
+    web search); None otherwise."""
 
     @property
     def score(self) -> float:

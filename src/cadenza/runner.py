@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine import BudgetLedger, CallRunner, CallSettings
 from .errors import InvalidTaskError
@@ -19,6 +19,8 @@ from .models.registry import resolve_model
 from .planner import Outcome, Search, SearchSettings, overall_score
 from .planner.evaluation import Evaluator
 from .result import RequirementResult, RequirementsResult, Result
+from .sources.retriever import RetrievalSettings
+from .sources.tools import Tool, ToolSet
 from .task import Budget, ChatMessage, Requirement, RequirementLike, Task, make_task
 from .trace import RunEvent, TraceRecorder
 from .validators.base import (
@@ -28,7 +30,11 @@ from .validators.base import (
     validator_time_limit,
 )
 
-__all__ = ["RunControl", "RunOptions", "arun", "arun_task", "run"]
+if TYPE_CHECKING:
+    from .retrieval import Library
+    from .web import WebSearcher
+
+__all__ = ["SOURCE_REQUIREMENTS", "RunControl", "RunOptions", "arun", "arun_task", "run"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,14 @@ class RunOptions:
     """Time limit of one code-validator call; past it the requirement fails with a reason
     that says so. Sync validators run in worker threads, never on the event loop.
     None: no limit."""
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    """How a run with tools retrieves: passages per search, hops, how many are shown."""
+    source_requirements: bool = True
+    """With tools, add the built-in requirements ``cites_sources`` and ``grounded``
+    (unless the task has them already)."""
+    web: WebSearcher | None = None
+    """The web searcher for `WebSearch` tools; None: one from the operator's environment
+    (`WebSettings.from_env`)."""
 
     def __post_init__(self) -> None:
         t = self.validator_timeout_s
@@ -78,8 +92,15 @@ async def arun(
     options: RunOptions | None = None,
     on_event: Callable[[RunEvent], None] | None = None,
     control: RunControl | None = None,
+    tools: Sequence[Tool] | None = None,
+    library: Library | str | None = None,
 ) -> Result:
     """Run `input` against `requirements` within `budget`; return the best result found.
+
+    `tools`: `FileSearch(...)` and `WebSearch(...)`: the run retrieves passages, answers
+    from them citing them (``[P1]``), and lists them in `Result.data_sources`.
+    `library`: the document library a file search reads (a `Library` or a database
+    URL; default: the default database's).
 
     >>> import cadenza
     >>> from cadenza.testing import ScriptedModel
@@ -101,14 +122,23 @@ async def arun(
         judge_model=judge.name if judge else None,
         system_prompt=system_prompt,
     )
-    return await arun_task(
-        task,
-        options=options,
-        on_event=on_event,
-        control=control,
-        models=resolved,
-        judge=judge,
-    )
+    if not tools:
+        return await arun_task(
+            task, options=options, on_event=on_event, control=control, models=resolved, judge=judge
+        )
+    toolset = await ToolSet.open(tools, library=library, web=(options or RunOptions()).web)
+    try:
+        return await arun_task(
+            task,
+            options=options,
+            on_event=on_event,
+            control=control,
+            models=resolved,
+            judge=judge,
+            tools=toolset,
+        )
+    finally:
+        await toolset.aclose()
 
 
 def _as_list(models: list[ModelLike] | ModelLike | None) -> list[ModelLike]:
@@ -127,8 +157,11 @@ async def arun_task(
     control: RunControl | None = None,
     models: list[Model] | None = None,
     judge: Model | None = None,
+    tools: ToolSet | None = None,
 ) -> Result:
-    """Run a prepared `Task`. Bad input raises a `UsageError` before anything is spent."""
+    """Run a prepared `Task`. Bad input raises a `UsageError` before anything is spent.
+
+    `tools`: opened tools (`ToolSet.open`); the caller closes them."""
     options = options or RunOptions()
     started = time.monotonic()
     models = models or [resolve_model(name) for name in task.models]
@@ -141,6 +174,8 @@ async def arun_task(
                     "one with cadenza.register_price(...) or cap tokens with max_tokens"
                 )
     requirements = _prepare_requirements(task.requirements, options.compile_requirements)
+    if tools is not None and tools.tools and options.source_requirements:
+        requirements = _with_source_requirements(requirements)
     task = task.model_copy(update={"requirements": requirements})
     code = {r.name: _code_validator(r) for r in requirements if r.validator is not None}
 
@@ -179,6 +214,29 @@ async def _drive(search: Search, ledger: BudgetLedger, control: RunControl | Non
         if control is not None and control.cancel_requested:
             return Outcome(search.state, "cancelled", "cancelled on request")
         raise
+
+
+SOURCE_REQUIREMENTS = (
+    Requirement(
+        name="cites_sources",
+        description="Cite the passages the answer uses, like [P1], and only those",
+        validator="cites_sources",
+    ),
+    Requirement(
+        name="grounded",
+        description="Say only what the cited passages support",
+        validator="grounded",
+    ),
+)
+"""The built-in requirements of an answer from retrieved passages, added to a run with
+tools (`RunOptions.source_requirements`). Attach them by name in any run:
+``Requirement(description=..., validator="grounded")``."""
+
+
+def _with_source_requirements(reqs: list[Requirement]) -> list[Requirement]:
+    have = {r.validator_name for r in reqs} | {r.name for r in reqs}
+    extra = [r.model_copy() for r in SOURCE_REQUIREMENTS if r.validator_name not in have]
+    return [*reqs, *extra]
 
 
 def _prepare_requirements(reqs: list[Requirement], compile_them: bool) -> list[Requirement]:

@@ -8,6 +8,7 @@ import click
 
 from ..errors import UsageError
 from .eval import eval_group
+from .files import files_group
 from .models import models_command
 from .run import run_command
 from .runs import runs_group
@@ -27,6 +28,7 @@ cli.add_command(models_command)
 cli.add_command(eval_group)
 cli.add_command(serve_command)
 cli.add_command(runs_group)
+cli.add_command(files_group)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
@@ -53,6 +54,8 @@ def print_result(result: Result) -> None:
     else:
         console.print("[dim](no answer)[/dim]")
     console.rule()
+    if result.data_sources is not None:
+        print_sources(console, result)
     if rr.requirements:
         table = Table("requirement", "score", "reason", "checked by")
         for r in rr.requirements:
@@ -78,3 +81,28 @@ def print_result(result: Result) -> None:
         f"usage: {u.calls} calls, {u.input_tokens} input + {u.output_tokens} output tokens, "
         f"{cost}, {result.seconds:.1f} s, {len(result.trace)} trace nodes"
     )
+
+
+def print_sources(console: Console, result: Result) -> None:
+    """The passages shown to the model (cited ones marked) and what retrieval noted."""
+    ds = result.data_sources
+    if ds is None:
+        return
+    rows = [
+        (p.id, p.cited, p.file_name + (f" - {p.title}" if p.title else ""), p.text)
+        for p in ds.file_search
+    ] + [(p.id, p.cited, p.url, p.text) for p in ds.web_search]
+    rows.sort(key=lambda r: int(r[0][1:]) if r[0][1:].isdigit() else 0)
+    if rows:
+        table = Table("id", "cited", "source", "passage", title="sources")
+        for pid, cited, where, text in rows:
+            preview = " ".join(text.split())
+            preview = preview if len(preview) <= 160 else preview[:157] + "..."
+            table.add_row(
+                pid, "[green]yes[/green]" if cited else "", escape(where), escape(preview)
+            )
+        console.print(table)
+    else:
+        console.print("[yellow]no passage was retrieved[/yellow]")
+    for note in ds.notes:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)

@@ -12,8 +12,11 @@ import click
 from ..errors import InvalidTaskError
 from ..planner import SearchSettings
 from ..result import Result
+from ..retrieval import FileSearch
 from ..runner import RunOptions, arun
+from ..sources.tools import Tool
 from ..task import Budget
+from ..web import WebSearch
 from .output import Progress, print_result
 
 __all__ = ["ExitCode", "exit_code", "run_command"]
@@ -47,6 +50,7 @@ Examples:
   cadenza run 'Write a haiku about the sea.' -r 'Use only lowercase letters'
   cadenza run 'Describe the offer.' -r '!Mention the price' --json
   echo 'Summarise this: ...' | cadenza run - -r 'At most 50 words'
+  cadenza run 'What is our parental leave?' --file-search --label hr
 (Single quotes: in interactive bash, '!' inside double quotes expands history.)
 
 \b
@@ -105,6 +109,27 @@ Exit codes:
     is_flag=True,
     help="Never apply deterministic repairs (e.g. lowercasing); only the model fixes.",
 )
+@click.option(
+    "--file-search",
+    is_flag=True,
+    help="Answer from the document library (`cadenza files add`), citing its passages.",
+)
+@click.option(
+    "-l", "--label", "labels", multiple=True, help="With --file-search: only files with this label."
+)
+@click.option(
+    "--web-search",
+    is_flag=True,
+    help="Answer from a web search (the provider in CADENZA_SEARXNG_URL, ..._BRAVE_API_KEY or "
+    "..._TAVILY_API_KEY).",
+)
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    help="With --web-search: search only this site (ending in /) or read this page; repeat.",
+)
+@click.option("--db", "db_url", metavar="URL", help="The library's database (with --file-search).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the result object as JSON.")
 def run_command(
     instruction: str,
@@ -120,6 +145,11 @@ def run_command(
     system_prompt: str | None,
     no_compile: bool,
     no_repair: bool,
+    file_search: bool,
+    labels: tuple[str, ...],
+    web_search: bool,
+    urls: tuple[str, ...],
+    db_url: str | None,
     as_json: bool,
 ) -> None:
     """Run INSTRUCTION, improving the answer until it meets every requirement.
@@ -142,6 +172,15 @@ def run_command(
         {"description": r[1:], "is_mandatory": True} if r.startswith("!") else {"description": r}
         for r in requirements
     ]
+    if (labels or db_url) and not file_search:
+        raise InvalidTaskError("--label and --db go with --file-search: add --file-search")
+    if urls and not web_search:
+        raise InvalidTaskError("--url goes with --web-search: add --web-search")
+    tools: list[Tool] = []
+    if file_search:
+        tools.append(FileSearch(labels=labels))
+    if web_search:
+        tools.append(WebSearch(urls=urls))
     progress = None if as_json else Progress()
     result = asyncio.run(
         arun(
@@ -156,6 +195,8 @@ def run_command(
                 compile_requirements=not no_compile, search=SearchSettings(repairs=not no_repair)
             ),
             on_event=progress.on_event if progress else None,
+            tools=tools or None,
+            library=db_url,
         )
     )
     if progress:

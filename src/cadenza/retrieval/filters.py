@@ -101,12 +101,15 @@ def check_file_id(file_id: Any) -> str | None:
 class FileFilter:
     """Files passing every given condition: carrying the labels (``OR``: any of them,
     ``AND``: all), among the file ids, under the path prefix (a plain string prefix of the
-    file's path). Nothing given: every file."""
+    file's path), added by the owner. Nothing given: every file."""
 
     labels: tuple[str, ...] = ()
     label_mode: LabelMode = "OR"
     file_ids: tuple[str, ...] = ()
     path_prefix: str | None = None
+    owner: str | None = None
+    """Only the files this owner (an API key's id) added; None: anyone's. Set by the
+    caller's code (the server, from the request's key), never by what a request says."""
 
     @classmethod
     def of(
@@ -116,6 +119,7 @@ class FileFilter:
         label_mode: str = "OR",
         file_ids: Sequence[str] | None = None,
         path_prefix: str | None = None,
+        owner: str | None = None,
     ) -> FileFilter:
         upper = label_mode.upper() if isinstance(label_mode, str) else label_mode
         if upper == "AND":
@@ -134,17 +138,31 @@ class FileFilter:
             label_mode=mode,
             file_ids=ids,
             path_prefix=clean_path(path_prefix),
+            owner=owner,
         )
 
     @property
     def is_everything(self) -> bool:
-        return not self.labels and not self.file_ids and self.path_prefix is None
+        return (
+            not self.labels
+            and not self.file_ids
+            and self.path_prefix is None
+            and self.owner is None
+        )
+
+    @property
+    def scope(self) -> FileFilter:
+        """Only the owner condition: the files this caller may see at all."""
+        return FileFilter(owner=self.owner)
 
     def sql(self, alias: str = "f") -> tuple[str, list[Any]]:
         """A condition on `library_files` (under `alias`) with ``?`` placeholders, and its
         parameters. ``1=1`` when the filter takes every file."""
         where: list[str] = []
         params: list[Any] = []
+        if self.owner is not None:
+            where.append(f"{alias}.owner = ?")
+            params.append(self.owner)
         if self.file_ids:
             valid = [i for i in (check_file_id(x) for x in self.file_ids) if i is not None]
             if not valid:

@@ -29,7 +29,7 @@ __all__ = ["ChunkRow", "LibraryIndex", "query_terms", "words"]
 
 _FILE_COLUMNS = (
     "f.seq, f.id, f.name, f.path, f.format, f.media_type, f.size_bytes, f.sha256, f.title, "
-    "f.public_url, f.labels, f.pages, f.chunks, f.created_at, f.updated_at"
+    "f.public_url, f.labels, f.pages, f.chunks, f.created_at, f.updated_at, f.owner"
 )
 
 MAX_QUERY_TERMS = 64
@@ -132,8 +132,8 @@ class LibraryIndex:
             cur = conn.execute(
                 sql(
                     "INSERT INTO library_files (id, name, path, format, media_type, size_bytes, "
-                    "sha256, title, public_url, labels, pages, chunks, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq"
+                    "sha256, title, public_url, labels, pages, chunks, created_at, updated_at, "
+                    "owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq"
                 ),
                 (
                     record.id,
@@ -150,6 +150,7 @@ class LibraryIndex:
                     record.chunks,
                     record.created_at,
                     record.updated_at,
+                    record.owner,
                 ),
             )
             seq = int(cur.fetchone()[0])
@@ -233,14 +234,14 @@ class LibraryIndex:
         path: tuple[str | None] | None,
         public_url: tuple[str | None] | None,
         now: float,
+        owner: str | None = None,
     ) -> int | None:
         """Change what is given (a 1-tuple holds the new path or URL, which may be None).
-        Returns the new generation, or None when there is no such file."""
+        Returns the new generation, or None when there is no such file (of `owner`, when
+        given)."""
         sql = self.store._sql
         with self.store._connection() as conn, self.store._transaction(conn):
-            row = conn.execute(
-                sql("SELECT seq FROM library_files WHERE id = ?"), (file_id,)
-            ).fetchone()
+            row = self._file_seq(conn, file_id, owner)
             if row is None:
                 return None
             seq = int(row[0])
@@ -262,13 +263,12 @@ class LibraryIndex:
             )
             return self._bump(conn)
 
-    def delete_file(self, file_id: str) -> tuple[int, int] | None:
-        """Delete a file and everything of it. Returns (new generation, its seq) or None."""
+    def delete_file(self, file_id: str, owner: str | None = None) -> tuple[int, int] | None:
+        """Delete a file and everything of it (a file of `owner`, when given). Returns (new
+        generation, its seq) or None."""
         sql = self.store._sql
         with self.store._connection() as conn, self.store._transaction(conn):
-            row = conn.execute(
-                sql("SELECT seq FROM library_files WHERE id = ?"), (file_id,)
-            ).fetchone()
+            row = self._file_seq(conn, file_id, owner)
             if row is None:
                 return None
             seq = int(row[0])
@@ -286,9 +286,22 @@ class LibraryIndex:
             conn.execute(sql("DELETE FROM library_files WHERE seq = ?"), (seq,))
             return self._bump(conn, -removed), seq
 
+    def _file_seq(self, conn: Any, file_id: str, owner: str | None) -> Any:
+        if owner is None:
+            return conn.execute(
+                self.store._sql("SELECT seq FROM library_files WHERE id = ?"), (file_id,)
+            ).fetchone()
+        return conn.execute(
+            self.store._sql("SELECT seq FROM library_files WHERE id = ? AND owner = ?"),
+            (file_id, owner),
+        ).fetchone()
+
     # -- files ------------------------------------------------------------------------
-    def get_file(self, file_id: str) -> FileRecord | None:
-        rows = self._file_rows("f.id = ?", [file_id], limit=1, offset=0)
+    def get_file(self, file_id: str, owner: str | None = None) -> FileRecord | None:
+        if owner is None:
+            rows = self._file_rows("f.id = ?", [file_id], limit=1, offset=0)
+        else:
+            rows = self._file_rows("f.id = ? AND f.owner = ?", [file_id, owner], limit=1, offset=0)
         return rows[0] if rows else None
 
     def list_files(self, flt: FileFilter, *, limit: int, offset: int) -> list[FileRecord]:
@@ -334,28 +347,39 @@ class LibraryIndex:
             )
         return files, chunks, embedded
 
-    def unknown_file_ids(self, ids: Sequence[str]) -> list[str]:
+    def unknown_file_ids(self, ids: Sequence[str], owner: str | None = None) -> list[str]:
+        """The ids that name no file (of `owner`, when given: another owner's file is as
+        unknown as one that does not exist)."""
         canonical = {i: check_file_id(i) for i in ids}
         valid = [c for c in canonical.values() if c is not None]
         found: set[str] = set()
         if valid:
             marks = ", ".join("?" for _ in valid)
+            mine = "" if owner is None else " AND owner = ?"
             found = {
                 r[0]
-                for r in self._rows(f"SELECT id FROM library_files WHERE id IN ({marks})", valid)
+                for r in self._rows(
+                    f"SELECT id FROM library_files WHERE id IN ({marks}){mine}",
+                    [*valid, *([] if owner is None else [owner])],
+                )
             }
         return [i for i, c in canonical.items() if c is None or c not in found]
 
-    def unmatched_labels(self, labels: Sequence[str]) -> list[str]:
+    def unmatched_labels(self, labels: Sequence[str], owner: str | None = None) -> list[str]:
+        """The labels no file (of `owner`, when given) carries."""
         if not labels:
             return []
         marks = ", ".join("?" for _ in labels)
-        found = {
-            r[0]
-            for r in self._rows(
-                f"SELECT DISTINCT label FROM library_labels WHERE label IN ({marks})", list(labels)
+        if owner is None:
+            sql = f"SELECT DISTINCT label FROM library_labels WHERE label IN ({marks})"
+            params: list[Any] = list(labels)
+        else:
+            sql = (
+                "SELECT DISTINCT l.label FROM library_labels l JOIN library_files f "
+                f"ON f.seq = l.file_seq WHERE l.label IN ({marks}) AND f.owner = ?"
             )
-        }
+            params = [*labels, owner]
+        found = {r[0] for r in self._rows(sql, params)}
         return [label for label in labels if label not in found]
 
     # -- chunks -----------------------------------------------------------------------
@@ -599,6 +623,7 @@ def _file_record(row: Sequence[Any]) -> FileRecord:
         chunks,
         created_at,
         updated_at,
+        owner,
         embedded,
     ) = row
     return FileRecord(
@@ -617,6 +642,7 @@ def _file_record(row: Sequence[Any]) -> FileRecord:
         labels=tuple(json.loads(labels)),
         public_url=public_url,
         pages=None if pages is None else int(pages),
+        owner=owner,
     )
 
 

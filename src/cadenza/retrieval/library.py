@@ -151,16 +151,19 @@ class Library:
         labels: Sequence[str] | None = None,
         public_url: str | None = None,
         media_type: str | None = None,
+        owner: str | None = None,
     ) -> FileRecord:
         """Read, cut, embed and index one file; return its record (with its new UUID).
 
+        `owner`: who adds it (the server passes the id of the request's API key; the
+        methods below take the same `owner` to see only that owner's files).
         Raises `DocumentError` (naming the file) when it is unsupported, corrupt, empty or
         over the size limit (`DocumentTooLargeError`); the library is then unchanged."""
         labels_ = clean_labels(labels)
         path_ = clean_path(path)
         url = _clean_url(public_url)
         data, file_name = self._read(source, name)
-        return self._add(data, file_name, path_, labels_, url, media_type)
+        return self._add(data, file_name, path_, labels_, url, media_type, owner)
 
     def add_many(
         self,
@@ -168,6 +171,7 @@ class Library:
         *,
         path: str | None = None,
         labels: Sequence[str] | None = None,
+        owner: str | None = None,
     ) -> AddReport:
         """Add each file; one that cannot be read is reported in ``errors`` and the others
         are added all the same."""
@@ -177,7 +181,7 @@ class Library:
         for source in sources:
             try:
                 data, file_name = self._read(source, None)
-                report.added.append(self._add(data, file_name, path_, labels_, None, None))
+                report.added.append(self._add(data, file_name, path_, labels_, None, None, owner))
             except DocumentError as exc:
                 report.errors.append(exc)
         return report
@@ -220,6 +224,7 @@ class Library:
         labels: tuple[str, ...],
         public_url: str | None,
         media_type: str | None,
+        owner: str | None = None,
     ) -> FileRecord:
         doc = parse_document(
             data, file_name, media_type=media_type, max_chars=self.settings.max_text_chars
@@ -259,6 +264,7 @@ class Library:
             labels=labels,
             public_url=public_url,
             pages=doc.pages,
+            owner=owner,
         )
         model = self.embedder.name if self.embedder is not None else None
         generation, seq, ids = self._index.insert_file(record, rows, vectors, model)
@@ -267,10 +273,10 @@ class Library:
         return record
 
     # -- reading and changing files ---------------------------------------------------
-    def get(self, file_id: str) -> FileRecord | None:
-        """The file with this id, or None."""
+    def get(self, file_id: str, *, owner: str | None = None) -> FileRecord | None:
+        """The file with this id (added by `owner`, when given), or None."""
         canonical = check_file_id(file_id)
-        return None if canonical is None else self._index.get_file(canonical)
+        return None if canonical is None else self._index.get_file(canonical, owner)
 
     def list(
         self,
@@ -281,12 +287,17 @@ class Library:
         path_prefix: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        owner: str | None = None,
     ) -> builtins.list[FileRecord]:
         """Files in the order they were added, filtered like `search`."""
         if not 1 <= limit <= 10_000 or offset < 0:
             raise UsageError("limit must be between 1 and 10000 and offset at least 0")
         flt = FileFilter.of(
-            labels=labels, label_mode=label_mode, file_ids=file_ids, path_prefix=path_prefix
+            labels=labels,
+            label_mode=label_mode,
+            file_ids=file_ids,
+            path_prefix=path_prefix,
+            owner=owner,
         )
         return self._index.list_files(flt, limit=limit, offset=offset)
 
@@ -297,9 +308,11 @@ class Library:
         labels: Sequence[str] | _Unset = UNSET,
         path: str | _Unset | None = UNSET,
         public_url: str | _Unset | None = UNSET,
+        owner: str | None = None,
     ) -> FileRecord | None:
         """Replace the file's labels, path or public URL (what is given; None clears a
-        path or URL). Returns the updated record, or None when there is no such file."""
+        path or URL). Returns the updated record, or None when there is no such file (of
+        `owner`, when given)."""
         canonical = check_file_id(file_id)
         if canonical is None:
             return None
@@ -307,7 +320,12 @@ class Library:
         new_path = None if isinstance(path, _Unset) else (clean_path(path),)
         new_url = None if isinstance(public_url, _Unset) else (_clean_url(public_url),)
         generation = self._index.update_file(
-            canonical, labels=new_labels, path=new_path, public_url=new_url, now=time.time()
+            canonical,
+            labels=new_labels,
+            path=new_path,
+            public_url=new_url,
+            now=time.time(),
+            owner=owner,
         )
         if generation is None:
             return None
@@ -315,12 +333,13 @@ class Library:
             self._matrix.touched(generation - 1, generation)
         return self._index.get_file(canonical)
 
-    def delete(self, file_id: str) -> bool:
-        """Delete the file and its passages; False when there was no such file."""
+    def delete(self, file_id: str, *, owner: str | None = None) -> bool:
+        """Delete the file and its passages; False when there was no such file (of
+        `owner`, when given)."""
         canonical = check_file_id(file_id)
         if canonical is None:
             return False
-        done = self._index.delete_file(canonical)
+        done = self._index.delete_file(canonical, owner)
         if done is None:
             return False
         generation, seq = done
@@ -381,6 +400,7 @@ class Library:
         limit: int = 10,
         threshold: float | None = None,
         mode: SearchMode = "hybrid",
+        owner: str | None = None,
     ) -> SearchResult:
         """The passages best matching `query`, best first, among the files that pass the
         filters.
@@ -406,7 +426,11 @@ class Library:
         if mode not in ("hybrid", "bm25", "vector"):
             raise UsageError(f"mode must be 'hybrid', 'bm25' or 'vector', got {mode!r}")
         flt = FileFilter.of(
-            labels=labels, label_mode=label_mode, file_ids=file_ids, path_prefix=path_prefix
+            labels=labels,
+            label_mode=label_mode,
+            file_ids=file_ids,
+            path_prefix=path_prefix,
+            owner=owner,
         )
         return self._search(query, flt, limit, threshold, mode)
 
@@ -420,8 +444,10 @@ class Library:
     ) -> SearchResult:
         notes: builtins.list[str] = []
         generation = self._index.generation()
-        unknown = tuple(self._index.unknown_file_ids(flt.file_ids)) if flt.file_ids else ()
-        unmatched = tuple(self._index.unmatched_labels(flt.labels))
+        unknown = (
+            tuple(self._index.unknown_file_ids(flt.file_ids, flt.owner)) if flt.file_ids else ()
+        )
+        unmatched = tuple(self._index.unmatched_labels(flt.labels, flt.owner))
         if unknown:
             notes.append(f"{len(unknown)} of the file ids are not in the library")
         if unmatched:
@@ -433,7 +459,7 @@ class Library:
             unknown_file_ids=unknown,
             unmatched_labels=unmatched,
         )
-        total_files = self._index.count_files()
+        total_files = self._index.count_files(flt.scope)
         if total_files == 0:
             notes.append("the library has no files: add some first")
             return replace(base, reason="empty_library", notes=tuple(notes))
@@ -554,8 +580,8 @@ class Library:
         items = list(sources)
         return await asyncio.to_thread(lambda: self.add_many(items, **kwargs))
 
-    async def aget(self, file_id: str) -> FileRecord | None:
-        return await asyncio.to_thread(self.get, file_id)
+    async def aget(self, file_id: str, **kwargs: Any) -> FileRecord | None:
+        return await asyncio.to_thread(lambda: self.get(file_id, **kwargs))
 
     async def alist(self, **kwargs: Any) -> builtins.list[FileRecord]:
         return await asyncio.to_thread(lambda: self.list(**kwargs))
@@ -563,8 +589,8 @@ class Library:
     async def aupdate(self, file_id: str, **kwargs: Any) -> FileRecord | None:
         return await asyncio.to_thread(lambda: self.update(file_id, **kwargs))
 
-    async def adelete(self, file_id: str) -> bool:
-        return await asyncio.to_thread(self.delete, file_id)
+    async def adelete(self, file_id: str, **kwargs: Any) -> bool:
+        return await asyncio.to_thread(lambda: self.delete(file_id, **kwargs))
 
     async def asearch(self, query: str, **kwargs: Any) -> SearchResult:
         return await asyncio.to_thread(lambda: self.search(query, **kwargs))

@@ -67,6 +67,8 @@ class FileRecord:
     pages: int | None = None
     status: str = "PROCESSED"
     """AI21's status word: a file is indexed when `add` returns, so always PROCESSED."""
+    owner: str | None = None
+    """The id of the API key the file was added with (on a server with keys), else None."""
 
 
 @dataclass(frozen=True, slots=True)

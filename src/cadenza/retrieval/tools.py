@@ -28,6 +28,9 @@ class FileSearch:
     limit: int = 6
     threshold: float | None = None
     mode: SearchMode = "hybrid"
+    owner: str | None = None
+    """Only files this owner added (the server sets it to the request's key; a request
+    never does). None: anyone's."""
     kind: Literal["file_search"] = "file_search"
 
     def __post_init__(self) -> None:
@@ -36,6 +39,7 @@ class FileSearch:
             label_mode=self.label_mode,
             file_ids=list(self.file_ids),
             path_prefix=self.path_prefix,
+            owner=self.owner,
         )
         object.__setattr__(self, "labels", flt.labels)
         object.__setattr__(self, "label_mode", flt.label_mode)
@@ -52,6 +56,7 @@ class FileSearch:
             "limit": self.limit,
             "threshold": self.threshold,
             "mode": self.mode,
+            "owner": self.owner,
         }
 
     def search(self, library: Library, query: str) -> SearchResult:

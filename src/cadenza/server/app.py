@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from ..store import Store, StoreWriter, open_store, redact_url
 from ..validators.base import load_builtin_validators
-from . import maestro, openai_compat, page, runs_api
+from . import library_api, maestro, openai_compat, page, runs_api
 from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .headers import SecurityHeadersMiddleware
@@ -70,12 +70,14 @@ def create_app(
         writer = StoreWriter(store)
         writer.start()
         pool = ModelPool(resolver)
-        manager = RunManager(store, writer, pool, settings)
+        library = library_api.LibraryHolder(settings)
+        manager = RunManager(store, writer, pool, settings, library=library)
         interrupted = await manager.startup()
         if interrupted:
             log.warning("marked %d run(s) left in progress as failed: interrupted", interrupted)
         app.state.store = store
         app.state.runs = manager
+        app.state.library = library
         app.state.started_at = time.time()
         pruning = (
             asyncio.create_task(prune_periodically(store, settings.retention_s))
@@ -90,6 +92,7 @@ def create_app(
                 await asyncio.wait({pruning}, timeout=5.0)
             await manager.shutdown()
             await pool.aclose()
+            library.close()
             store.close()
 
     from .. import __version__
@@ -106,12 +109,18 @@ def create_app(
     install_error_handlers(app)
     app.include_router(maestro.router)
     app.include_router(runs_api.router)
+    app.include_router(library_api.router)
     app.include_router(openai_compat.router)
     app.include_router(page.router)
     app.mount("/static", page.static_files(), name="static")
     # Added innermost first. A request goes through: security headers on whatever answers,
     # the Host check (DNS rebinding), the key, the body's size and text, then the routes.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # a file upload: the file, plus room for the multipart form around it
+        uploads=(("/studio/v1/library/files", settings.max_upload_bytes + 64 * 1024),),
+    )
     app.add_middleware(AuthMiddleware, keys=settings.api_keys, admin_keys=settings.admin_keys)
     app.add_middleware(HostCheckMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware)

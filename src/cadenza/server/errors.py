@@ -30,6 +30,7 @@ from .run_errors import (
     RunServiceError,
     ServerBusy,
     ServiceUnavailable,
+    ToolNotAvailable,
 )
 
 __all__ = ["ApiError", "error_body", "error_response", "install_error_handlers", "usage_error"]
@@ -109,7 +110,7 @@ def usage_error(exc: UsageError, *, param: str | None = None) -> ApiError:
 
 def service_error_status(exc: RunServiceError) -> int:
     """The HTTP status of a run service error."""
-    if isinstance(exc, ModelNotAllowed):
+    if isinstance(exc, ModelNotAllowed | ToolNotAvailable):
         return 400
     if isinstance(exc, RunRequestError):
         return 422

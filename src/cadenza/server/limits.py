@@ -50,16 +50,28 @@ def json_body_problem(body: bytes) -> str | None:
 
 
 class BodyLimitMiddleware:
-    """Reads the whole body first (it is small by construction), then replays it."""
+    """Reads the whole body first (it is small by construction), then replays it.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `uploads`: path prefixes whose POST bodies may be larger (file uploads), and how
+    large."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, uploads: tuple[tuple[str, int], ...] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if scope.get("method") == "POST":
+            path = scope.get("path", "")
+            for prefix, size in self.uploads:
+                if path == prefix or path.startswith(prefix + "/"):
+                    limit = max(limit, size)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -67,8 +79,8 @@ class BodyLimitMiddleware:
                 except ValueError:
                     await _refuse(send, 400, "the Content-Length header is not a number")
                     return
-                if declared > self.max_bytes:
-                    await _refuse(send, 413, self._too_big(declared))
+                if declared > limit:
+                    await _refuse(send, 413, self._too_big(declared, limit))
                     return
         chunks: list[bytes] = []
         size = 0
@@ -78,8 +90,8 @@ class BodyLimitMiddleware:
                 return
             body = message.get("body", b"")
             size += len(body)
-            if size > self.max_bytes:
-                await _refuse(send, 413, self._too_big(size, at_least=True))
+            if size > limit:
+                await _refuse(send, 413, self._too_big(size, limit, at_least=True))
                 return
             chunks.append(body)
             if not message.get("more_body", False):
@@ -101,12 +113,9 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    def _too_big(self, size: int, at_least: bool = False) -> str:
+    def _too_big(self, size: int, limit: int, at_least: bool = False) -> str:
         more = "more than " if at_least else ""
-        return (
-            f"the request body is {more}{size} bytes; this server takes at most "
-            f"{self.max_bytes} bytes"
-        )
+        return f"the request body is {more}{size} bytes; this server takes at most {limit} bytes"
 
 
 def _is_json(scope: Scope) -> bool:

@@ -8,6 +8,12 @@
 `GET /studio/v1/maestro/runs/{id}` reports it. cadenza's extensions (all optional):
 numeric budgets, `threshold`, `judge_model`, `max_output_tokens`, `requirements[].weight`,
 `requirements[].validator` (a registered validator's name) and `usage` in every answer.
+
+Tools: ``file_search`` (the server's document library, `/studio/v1/library/files`) and
+``web_search`` (when the operator configured a provider), with their options in the tool
+or in ``tool_resources`` (`maestro_tools`). With ``include: ["data_sources"]`` a finished
+run lists the passages it showed the model: ``data_sources.file_search[{text, file_id,
+file_name, score, order}]`` and ``data_sources.web_search[{text, url, score}]``.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..result import Usage
+from ..result import DataSources, Usage
 from ..store import RunRecord
 from .callers import caller_of
-from .errors import ApiError
+from .maestro_tools import tools_from_request
 from .runs import RunManager, RunSpec
 from .schemas import (
     ERROR_RESPONSES,
@@ -63,10 +69,15 @@ class MaestroRunCreate(BaseModel):
         "default: the server's default models.",
     )
     tools: list[dict[str, Any]] | None = Field(
-        default=None, description="Not supported yet: any tool is refused with a 400."
+        default=None,
+        max_length=8,
+        description="file_search and web_search (options as AI21's); http and mcp are "
+        "refused with a 400.",
     )
     tool_resources: dict[str, Any] | None = Field(
-        default=None, description="Not supported yet: any resource is refused with a 400."
+        default=None,
+        description="Options of the tools: {file_search: {labels, labels_filter_mode, "
+        "file_ids, retrieval_similarity_threshold}, web_search: {urls, query_suffix}}.",
     )
     include: list[Literal["requirements_result", "data_sources"]] | None = None
     response_language: str | None = Field(default=None, max_length=64)
@@ -114,8 +125,8 @@ class MaestroRunOut(BaseModel):
     usage: Usage = Field(description="cadenza: tokens, calls and cost so far.")
 
 
-def spec_from_maestro(body: MaestroRunCreate, source: str) -> RunSpec:
-    _refuse_tools(body)
+def spec_from_maestro(body: MaestroRunCreate, source: str, *, web_available: bool) -> RunSpec:
+    tools = tools_from_request(body.tools, body.tool_resources, web_available=web_available)
     system = body.system_prompt
     language = (body.response_language or "").strip()
     if language and language.lower() not in ("unset", "auto"):
@@ -132,30 +143,35 @@ def spec_from_maestro(body: MaestroRunCreate, source: str) -> RunSpec:
         system_prompt=system,
         max_output_tokens=body.max_output_tokens,
         request=body.model_dump(mode="json", exclude_none=True),
+        tools=tools,
     )
 
 
-def _refuse_tools(body: MaestroRunCreate) -> None:
-    future = "cadenza has no tools yet (file_search, web_search, http and mcp are future work)"
-    for i, tool in enumerate(body.tools or []):
-        kind = tool.get("type")
-        raise ApiError(
-            400,
-            f"tools.{i}: tool type {kind!r} is not supported: {future}; remove it",
-            param=f"tools.{i}.type",
-            code="unsupported_tool",
-        )
-    for name, value in (body.tool_resources or {}).items():
-        if value:
-            raise ApiError(
-                400,
-                f"tool_resources.{name}: {name!r} is not supported: {future}; remove it",
-                param=f"tool_resources.{name}",
-                code="unsupported_tool",
-            )
+def maestro_data_sources(sources: DataSources | None) -> dict[str, Any]:
+    """Maestro's shape of what a run retrieved (empty lists for a run without tools)."""
+    if sources is None:
+        return {"file_search": [], "web_search": [], "tool_calls": []}
+    return {
+        "file_search": [
+            {
+                "text": p.text,
+                "file_id": p.file_id,
+                "file_name": p.file_name,
+                "score": p.score,
+                "order": p.order,
+            }
+            for p in sources.file_search
+        ],
+        "web_search": [
+            {"text": p.text, "url": p.url, "score": p.score} for p in sources.web_search
+        ],
+        "tool_calls": [],
+    }
 
 
-def maestro_out(record: RunRecord) -> MaestroRunOut:
+def maestro_out(record: RunRecord, data_sources: DataSources | None = None) -> MaestroRunOut:
+    """The run as Maestro shows it; `data_sources`: what it retrieved (read from its
+    trace by the caller, only when the request asked for them)."""
     include = set(record.request.get("include") or [])
     rr = record.requirements_result
     requirements_result = None
@@ -183,7 +199,7 @@ def maestro_out(record: RunRecord) -> MaestroRunOut:
         result=record.result,
         requirements_result=requirements_result,
         data_sources=(
-            {"file_search": [], "web_search": [], "tool_calls": []}
+            maestro_data_sources(data_sources)
             if "data_sources" in include and record.status != "in_progress"
             else None
         ),
@@ -200,10 +216,21 @@ def _manager(request: Request) -> RunManager:
 @router.post("/studio/v1/maestro/runs", response_model=MaestroRunOut)
 async def create_run(body: MaestroRunCreate, request: Request) -> MaestroRunOut:
     """Start a run; poll `GET /studio/v1/maestro/runs/{id}` until it is not in progress."""
-    record = await _manager(request).start(spec_from_maestro(body, "maestro"), caller_of(request))
+    spec = spec_from_maestro(body, "maestro", web_available=_web_available(request))
+    record = await _manager(request).start(spec, caller_of(request))
     return maestro_out(record)
 
 
 @router.get("/studio/v1/maestro/runs/{run_id}", response_model=MaestroRunOut)
 async def retrieve_run(run_id: str, request: Request) -> MaestroRunOut:
-    return maestro_out(await _manager(request).require(run_id, caller_of(request)))
+    manager = _manager(request)
+    record = await manager.require(run_id, caller_of(request))
+    include = set(record.request.get("include") or [])
+    sources = None
+    if "data_sources" in include and record.status != "in_progress":
+        sources = await manager.data_sources(run_id, caller_of(request))
+    return maestro_out(record, sources)
+
+
+def _web_available(request: Request) -> bool:
+    return request.app.state.settings.web is not None

@@ -4,6 +4,7 @@ handlers (`errors.py`) turn them into HTTP answers, so the service knows nothing
     RunServiceError
     ├── RunRequestError           the request cannot run as asked: fix it           422
     │   ├── ModelNotAllowed       it names a model this server does not offer        400
+    │   ├── ToolNotAvailable      a tool this server cannot run (HTTP, MCP, web)      400
     │   └── BudgetOverCeiling     it asks for more than the server's ceiling         422
     ├── RunNotFound               no such run, or not one this caller may see        404
     ├── RunNotInProgress          only a run in progress can be cancelled            409
@@ -33,6 +34,7 @@ __all__ = [
     "ServerBusy",
     "ServiceUnavailable",
     "ShuttingDown",
+    "ToolNotAvailable",
 ]
 
 
@@ -69,6 +71,13 @@ class ModelNotAllowed(RunRequestError):
         )
         self.name = name
         self.allowed = tuple(allowed)
+
+
+class ToolNotAvailable(RunRequestError):
+    """A tool the request names that this server cannot run (an HTTP or MCP tool, or web
+    search on a server whose operator configured no search provider)."""
+
+    code = "unsupported_tool"
 
 
 class BudgetOverCeiling(RunRequestError):

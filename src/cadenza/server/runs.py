@@ -38,12 +38,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ..errors import UsageError
 from ..models.base import Model
-from ..result import Result
+from ..result import DataSources, Result
+from ..retrieval import FileSearch
 from ..runner import RunControl, RunOptions, arun_task
+from ..sources.tools import Tool, ToolSet
 from ..store import (
     INTERRUPTED,
     FinishRun,
@@ -73,6 +75,10 @@ from .run_errors import (
 )
 from .settings import ServerSettings
 
+if TYPE_CHECKING:
+    from ..web import WebSearcher
+    from .library_api import LibraryHolder
+
 __all__ = ["LiveRun", "RunManager", "RunSpec", "RunUpdate"]
 
 log = logging.getLogger("cadenza.server")
@@ -99,6 +105,8 @@ class RunSpec:
     """What to store as the run's request (the validated body)."""
     models_param: str | None = None
     """Where the request named its models, for errors (default ``models.<i>``)."""
+    tools: list[Tool] = field(default_factory=list)
+    """File and web searches, read from the request's ``tools`` and ``tool_resources``."""
 
 
 @dataclass(frozen=True)
@@ -176,12 +184,20 @@ class RunManager:
     """The longest wait between background tries of a final write that keeps failing."""
 
     def __init__(
-        self, store: Store, writer: StoreWriter, pool: ModelPool, settings: ServerSettings
+        self,
+        store: Store,
+        writer: StoreWriter,
+        pool: ModelPool,
+        settings: ServerSettings,
+        *,
+        library: LibraryHolder | None = None,
     ) -> None:
         self.store = store
         self.writer = writer
         self.pool = pool
         self.settings = settings
+        self.library = library
+        self._web: WebSearcher | None = None
         self.catalog = ModelCatalog(settings)
         self.admission = Admission.of(settings)
         self.ceiling = BudgetCeiling.of(settings)
@@ -205,6 +221,12 @@ class RunManager:
             raise
         models = leased[: len(task.models)]
         judge = leased[-1] if task.judge_model else None
+        try:
+            tools = await self._tools(spec, caller)
+        except BaseException:
+            self.pool.release(names)
+            slot.refund()
+            raise
         now = time.time()
         record = RunRecord(
             id=str(uuid.uuid4()),
@@ -218,7 +240,7 @@ class RunManager:
         )
         live = LiveRun(record, asyncio.get_running_loop().create_future())
         options = self._options(spec)
-        live.task = asyncio.create_task(self._execute(live, task, models, judge, options))
+        live.task = asyncio.create_task(self._execute(live, task, models, judge, options, tools))
         live.task.add_done_callback(lambda _: self.pool.release(names))
         live.task.add_done_callback(partial(_release, slot))
         await asyncio.wait({live.created, live.task}, return_when=asyncio.FIRST_COMPLETED)
@@ -289,6 +311,34 @@ class RunManager:
         task.budget = self.ceiling.apply(task.budget, asked)
         return task
 
+    async def _tools(self, spec: RunSpec, caller: Caller) -> ToolSet | None:
+        """The run's tools with what they search: the server's library (a key's file
+        searches see only its own files) and the operator's web search."""
+        if not spec.tools:
+            return None
+        tools = [
+            replace(t, owner=caller.owner_filter) if isinstance(t, FileSearch) else t
+            for t in spec.tools
+        ]
+        library = None
+        if any(isinstance(t, FileSearch) for t in tools):
+            if self.library is None:
+                raise RuntimeError("this server has no document library")
+            library = await self.library.get()
+        web = None
+        if any(not isinstance(t, FileSearch) for t in tools):
+            web = self._web_searcher()
+        return await ToolSet.open(tools, library=library, web=web)
+
+    def _web_searcher(self) -> WebSearcher:
+        from ..web import WebSearcher
+
+        if self._web is None:
+            if self.settings.web is None:
+                raise RuntimeError("web search is not configured on this server")
+            self._web = WebSearcher(self.settings.web)
+        return self._web
+
     def _options(self, spec: RunSpec) -> RunOptions:
         options = self.settings.options
         if spec.max_output_tokens is not None:
@@ -305,6 +355,7 @@ class RunManager:
         models: list[Model],
         judge: Model | None,
         options: RunOptions,
+        tools: ToolSet | None = None,
     ) -> None:
         result: Result | None = None
         error: str | None = None
@@ -316,6 +367,7 @@ class RunManager:
                 control=live.control,
                 models=models,
                 judge=judge,
+                tools=tools,
             )
         except asyncio.CancelledError:
             if live.dropped:
@@ -536,6 +588,16 @@ class RunManager:
         nodes = await self._db(self.store.get_nodes, run_id)
         return record, nodes
 
+    async def data_sources(self, run_id: str, caller: Caller) -> DataSources | None:
+        """What the run retrieved (from its root trace node), None for a run without
+        tools."""
+        _, nodes = await self.nodes(run_id, caller)
+        for node in nodes:
+            if node.get("kind") == "run":
+                raw = (node.get("detail") or {}).get("data_sources")
+                return DataSources.model_validate(raw) if raw is not None else None
+        return None
+
     async def list_runs(
         self,
         *,
@@ -627,6 +689,8 @@ class RunManager:
                 t.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        if self._web is not None:
+            await self._web.aclose()
         # Final writes still failing get one last try as the writer flushes; those that
         # fail again stay in progress in the database, to be marked interrupted at start.
         for _, op, retry in self._unsaved.values():

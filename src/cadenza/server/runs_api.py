@@ -37,7 +37,7 @@ def _manager(request: Request) -> RunManager:
 @router.post("", response_model=RunOut)
 async def create_run(body: MaestroRunCreate, request: Request) -> RunOut:
     """Start a run and return at once; it goes on in the background."""
-    spec = spec_from_maestro(body, "api")
+    spec = spec_from_maestro(body, "api", web_available=request.app.state.settings.web is not None)
     return run_out(await _manager(request).start(spec, caller_of(request)))
 
 

@@ -7,10 +7,13 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..errors import UsageError
+from ..retrieval.embeddings import Embedder
 from ..runner import RunOptions
 from ..store import default_db_url
+from ..web import WebSettings
 
 __all__ = [
     "ServerSettings",
@@ -67,6 +70,16 @@ class ServerSettings:
     max_run_calls: int | None = None
     max_run_seconds: float | None = None
 
+    # -- the document library and web search ---------------------------------------------
+    max_upload_bytes: int = 20 * MiB
+    """The largest file `POST /studio/v1/library/files` takes (413 past it)."""
+    library_embedder: Embedder | Literal["default"] | None = "default"
+    """The library's embedding model: ``default`` (MiniLM with the ``embeddings`` extra,
+    else BM25 only), an `Embedder`, or None for BM25 only."""
+    web: WebSettings | None = None
+    """The operator's web search (provider, keys, fetch limits); None: runs may not
+    search the web (a request asking for it gets 400). Never set by a request."""
+
     shutdown_grace_s: float = 5.0
     retention_s: float | None = None
     """Delete runs that finished longer ago than this, periodically; None keeps them all."""
@@ -84,6 +97,7 @@ class ServerSettings:
             ("max_run_usd", self.max_run_usd),
             ("max_run_calls", self.max_run_calls),
             ("max_run_seconds", self.max_run_seconds),
+            ("max_upload_bytes", self.max_upload_bytes),
         ]:
             if value is not None and not value > 0:
                 raise UsageError(f"{name} must be more than 0, not {value!r}")

@@ -281,3 +281,11 @@ def m013_library_pgvector(db: MigrationDb) -> None:
         END
         $$
     """)
+
+
+@migration
+def m014_library_files_owner(db: MigrationDb) -> None:
+    """Who added a file: the id of the API key it came with (like ``runs.owner``), so that
+    a key sees only its own files on a server with keys. NULL: added without a key."""
+    db.execute("ALTER TABLE library_files ADD COLUMN owner TEXT")
+    db.execute("CREATE INDEX library_files_owner ON library_files (owner, seq)")

@@ -78,6 +78,9 @@ class CheckContext:
     requirement_description: str
     args: Mapping[str, Any] = field(default_factory=dict)
     """The requirement's ``validator_args`` (e.g. ``{"num_words": 300}``)."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """The passages the run retrieved, by the short id the model cites (``P1``): each
+    passage's title and text. Empty when the run has no tools (file or web search)."""
 
 
 ValidatorResult: TypeAlias = bool | float | Verdict
@@ -121,6 +124,7 @@ _BUILTIN_MODULES = (
     "cadenza.validators.regex",
     "cadenza.validators.json_checks",
     "cadenza.validators.combined",
+    "cadenza.sources.checks",
 )
 _builtins_loaded = False
 _builtins_lock = threading.Lock()

@@ -67,6 +67,8 @@ class WebSearch:
     limit: int = 5
     fetch_results: bool = False
     """Also fetch the result pages and use their best passages, not only the snippets."""
+    query_suffix: str = ""
+    """Words added to every query sent to the provider (Maestro's ``query_suffix``)."""
     kind: Literal["web_search"] = "web_search"
 
     def __post_init__(self) -> None:
@@ -76,6 +78,8 @@ class WebSearch:
         split_urls(self.urls)  # fails early on a bad one
         if not 1 <= self.limit <= 20:
             raise UsageError("limit must be between 1 and 20")
+        if not isinstance(self.query_suffix, str) or len(self.query_suffix) > 200:
+            raise UsageError("query_suffix must be a string of at most 200 characters")
 
 
 def split_urls(urls: Sequence[str]) -> tuple[list[Site], list[str]]:
@@ -121,7 +125,8 @@ class WebSearcher:
                     "no web search provider is configured: set CADENZA_SEARXNG_URL, "
                     "CADENZA_BRAVE_API_KEY or CADENZA_TAVILY_API_KEY"
                 )
-            results = await self.provider.search(query, limit=tool.limit, sites=sites)
+            asked = f"{query} {tool.query_suffix}".strip() if tool.query_suffix else query
+            results = await self.provider.search(asked, limit=tool.limit, sites=sites)
             if not results:
                 notes.append("the search found nothing" + (" within those sites" if sites else ""))
         to_fetch = list(page_urls)
