@@ -24,7 +24,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..validators.base import CheckContext, Verdict, register_validator
-from .citations import CitedSentence, cited_labels, cited_sentences, label_number
+from .citations import (
+    CitedSentence,
+    cited_labels,
+    cited_sentences,
+    label_number,
+    strip_citations,
+)
 
 __all__ = [
     "DEFAULT_MIN_SUPPORT",
@@ -210,7 +216,7 @@ def sentence_support(
     """(share of the sentence's new content words found in `passages`, the words not
     found). New: not already in the question. 1.0 when it has no new content word."""
     asked = set(content_words(question))
-    new = [w for w in dict.fromkeys(content_words(sentence)) if w not in asked]
+    new = [w for w in dict.fromkeys(content_words(strip_citations(sentence))) if w not in asked]
     if not new:
         return 1.0, []
     known: set[str] = set()
