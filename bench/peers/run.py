@@ -283,8 +283,8 @@ async def main_async(args: argparse.Namespace) -> None:
     todo = [
         (arm, repeat, row)
         for repeat in range(1, args.repeat + 1)
+        for row in rows  # prompt by prompt: a slice leaves every arm on the same prompts
         for arm in arms
-        for row in rows
         if (arm, json.dumps(bench.budget_of(arm), sort_keys=True), repeat, row.key) not in done
     ]
     print(f"{len(todo)} attempt(s) to run, {len(done)} already in {results}", file=sys.stderr)
