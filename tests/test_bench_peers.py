@@ -3,6 +3,7 @@ parts of the peers' worker that need no peers environment. No network, no model.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import sys
@@ -48,10 +49,14 @@ run_mod = _load("run")
 class FakeServer:
     """Answers like llama.cpp: one token per word, usage of one choice only when n > 1."""
 
-    def __init__(self, replies: list[str] | None = None, status: int = 200) -> None:
+    def __init__(
+        self, replies: list[str] | None = None, status: int = 200, delay_s: float = 0.0
+    ) -> None:
         self.replies = replies or ["one two three"]
         self.status = status
+        self.delay_s = delay_s
         self.requests: list[dict[str, Any]] = []
+        self.cancelled = 0
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
@@ -63,6 +68,11 @@ class FakeServer:
     async def chat(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.requests.append(body)
+        try:
+            await asyncio.sleep(self.delay_s)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
         if self.status != 200:
             return JSONResponse({"error": {"message": "context exceeded"}}, self.status)
         prompt = sum(len(m["content"].split()) + 2 for m in body["messages"])
@@ -203,11 +213,36 @@ async def test_an_openai_client_works_through_the_proxy_on_loopback() -> None:
         await task
 
 
+async def test_a_call_the_client_gives_up_is_cancelled_upstream_and_its_prompt_counted() -> None:
+    fake = FakeServer(delay_s=30)
+    proxy = _proxy(fake)
+    url, task, stop = await proxy_mod.serve(proxy.app)
+    try:
+        async with httpx2.AsyncClient(base_url=url, timeout=0.3) as client:
+            with pytest.raises(httpx2.TimeoutException):
+                await client.post("/t/gone/v1/chat/completions", json=_chat("four words in here"))
+        await proxy.drain("gone", timeout_s=10)
+        usage = proxy.take("gone")
+    finally:
+        stop()
+        await task
+    # the fake's template joins the contents; its tokenizer counts words
+    assert (usage.calls, usage.cancelled, usage.prompt_tokens, usage.completion_tokens) == (
+        1,
+        1,
+        4,
+        0,
+    )
+    assert fake.cancelled == 1  # the upstream request was cancelled, not left generating
+
+
 # -- cadenza's arms through the proxy ---------------------------------------------------------
 
 
 async def test_cadenza_arm_tokens_at_the_proxy_equal_cadenzas_own_usage(tmp_path: Path) -> None:
-    fake = FakeServer(["a reply without any comma at all"])
+    # Replies that never pass: no early stop, so no call is cancelled half-way (cadenza
+    # then bills a call's input it may not have sent; the proxy counts what arrived).
+    fake = FakeServer(["a reply, with a comma"])
     args = run_mod.parse_args(
         [
             "--data",
@@ -234,8 +269,8 @@ async def test_cadenza_arm_tokens_at_the_proxy_equal_cadenzas_own_usage(tmp_path
         stop()
         await task
         await bench.http.aclose()
-    assert line["strict"] == [True] and line["budget"] == {"max_tokens": 300}
-    assert line["calls"] >= 1 and line["tokens"] == line["detail"]["own_tokens"] > 0
+    assert line["strict"] == [False] and line["budget"] == {"max_tokens": 300}
+    assert line["calls"] > 1 and line["tokens"] == line["detail"]["own_tokens"] > 0
     assert single["calls"] == 1 and single["budget"] is None
     assert single["tokens"] == single["detail"]["own_tokens"]
     assert fake.requests[-1]["temperature"] == 0.0  # the single call is greedy
@@ -306,6 +341,11 @@ def test_summary_pools_repeats_with_their_spread(tmp_path: Path) -> None:
     table = summary_mod.markdown(summaries.values())
     assert "| dspy_bon4 | 2 | 2 | 75.0 % | 50.0–100.0 % |" in table
     assert "200 (100 + 100)" in table
+    # paired with cadenza on the one prompt both finished: 100 % against 0 %
+    paired = {s.arm: s for s in summary_mod.summarize(rows, versus="dspy_bon4")}
+    assert paired['cadenza {"max_tokens": 1400}'].versus == (-1.0, -1.0, -1.0, 1)
+    assert paired["dspy_bon4"].versus is None
+    assert "-100.0 pts [-100.0, -100.0] on 1" in summary_mod.markdown(paired.values(), "dspy_bon4")
 
 
 def test_resume_skips_what_is_done(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ import contextlib
 import json
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,6 +64,10 @@ class Usage:
     """Requests the server refused or failed (no tokens counted for them)."""
     recounted: int = 0
     """Requests whose completion tokens the proxy counted itself (``n`` > 1)."""
+    cancelled: int = 0
+    """Requests the client gave up on before the answer: the proxy cancels them upstream
+    (llama.cpp then stops generating) and counts their prompt tokens, as cadenza's own
+    ledger does for a call it cancels."""
 
     @property
     def tokens(self) -> int:
@@ -94,6 +98,8 @@ class CountingProxy:
         self._timeout_s = timeout_s
         self._client: httpx2.AsyncClient | None = None
         self._usage: dict[str, Usage] = {}
+        self._inflight: dict[str, int] = {}
+        self._settled = asyncio.Event()
         self.app = Starlette(
             routes=[
                 Route("/score", self._score, methods=["POST"]),
@@ -112,6 +118,14 @@ class CountingProxy:
     def take(self, tag: str) -> Usage:
         """The usage counted for `tag`, forgetting it."""
         return self._usage.pop(tag, Usage())
+
+    async def drain(self, tag: str, timeout_s: float = 30.0) -> None:
+        """Wait until no request of `tag` is still being counted (a client that gave up
+        has its answer already; the proxy may still be counting what it cost)."""
+        async with asyncio.timeout(timeout_s):
+            while self._inflight.get(tag):
+                self._settled.clear()
+                await self._settled.wait()
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -141,8 +155,26 @@ class CountingProxy:
         if sent.get("stream"):
             return _error(400, "the counting proxy does not forward streamed completions")
         usage = self._usage.setdefault(tag, Usage())
-        upstream = await self._forward(request, "v1/chat/completions", body)
+        self._inflight[tag] = self._inflight.get(tag, 0) + 1
+        try:
+            return await self._count_completion(request, body, sent, usage)
+        finally:
+            self._inflight[tag] -= 1
+            if not self._inflight[tag]:
+                del self._inflight[tag]
+            self._settled.set()
+
+    async def _count_completion(
+        self, request: Request, body: bytes, sent: dict[str, Any], usage: Usage
+    ) -> Response:
+        upstream = await _unless_disconnected(
+            request, self._forward(request, "v1/chat/completions", body)
+        )
         usage.calls += 1
+        if upstream is None:  # the client gave up; the upstream request is cancelled
+            usage.cancelled += 1
+            usage.prompt_tokens += await self._prompt_tokens(request, sent)
+            return _error(499, "the client closed the request")
         if upstream.status_code != 200:
             usage.errors += 1
             return _relay(upstream)
@@ -204,6 +236,17 @@ class CountingProxy:
             text = json.dumps({"error": {"message": f"upstream unreachable: {exc}"}})
             return httpx2.Response(502, content=text.encode())
 
+    async def _prompt_tokens(self, request: Request, sent: dict[str, Any]) -> int:
+        """The prompt's tokens as the server counts them: its chat template, its tokenizer."""
+        try:
+            body = json.dumps({"messages": sent.get("messages", [])}).encode()
+            templated = await self._forward(request, "apply-template", body)
+            prompt = templated.json()["prompt"]
+            body = json.dumps({"content": prompt, "add_special": True}).encode()
+            return len((await self._forward(request, "tokenize", body)).json()["tokens"])
+        except (ValueError, KeyError, TypeError):
+            return 0
+
     async def _count_choices(self, request: Request, choices: list[Any]) -> int:
         total = 0
         for choice in choices:
@@ -226,6 +269,28 @@ class CountingProxy:
                 limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
             )
         return self._client
+
+
+async def _unless_disconnected(
+    request: Request, forward: Awaitable[httpx2.Response]
+) -> httpx2.Response | None:
+    """The upstream's answer; or None, the upstream request cancelled, if the client
+    disconnects first (a cancelled cadenza call: llama.cpp stops generating too)."""
+    answer = asyncio.ensure_future(forward)
+    gone = asyncio.ensure_future(_disconnect(request))
+    await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    gone.cancel()
+    if answer.done():
+        return answer.result()
+    answer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await answer
+    return None
+
+
+async def _disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _relay(upstream: httpx2.Response) -> Response:

@@ -11,7 +11,9 @@ the prompts every one of its runs finished:
   accuracy averaged over its runs);
 - instruction-level strict accuracy (mean over runs);
 - tokens per prompt counted at the model server (input + output), calls per prompt,
-  seconds per prompt, and the calls the server refused.
+  seconds per prompt, and the calls the server refused;
+- with ``--versus ARM``: the paired difference to that arm on the prompts both finished,
+  with its 95 % bootstrap interval.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class ArmSummary:
     calls: float
     seconds: float
     errors: int
+    versus: tuple[float, float, float, int] | None = None
+    """Paired difference to the ``versus`` arm: mean, interval low, high, prompts."""
 
 
 def arm_label(row: dict[str, Any]) -> str:
@@ -75,11 +79,14 @@ def load_rows(folders: Iterable[Path]) -> list[dict[str, Any]]:
     return rows
 
 
-def summarize(rows: Iterable[dict[str, Any]], *, seed: int = 0) -> list[ArmSummary]:
+def summarize(
+    rows: Iterable[dict[str, Any]], *, seed: int = 0, versus: str | None = None
+) -> list[ArmSummary]:
     runs: dict[str, dict[int, dict[str, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
         runs[arm_label(row)][int(row["repeat"])][str(row["key"])] = row
     rng = random.Random(seed)
+    base = list(runs[versus].values()) if versus in runs else None
     out = []
     for label in sorted(runs):
         by_run = list(runs[label].values())
@@ -89,6 +96,17 @@ def summarize(rows: Iterable[dict[str, Any]], *, seed: int = 0) -> list[ArmSumma
         per_run = [statistics.fmean(_ok(r[k]["strict"]) for k in keys) for r in by_run]
         per_prompt = [statistics.fmean(_ok(r[k]["strict"]) for r in by_run) for k in keys]
         done = [r[k] for r in by_run for k in keys]
+        paired = None
+        if base is not None and label != versus:
+            shared = [k for k in keys if all(k in r for r in base)]
+            if shared:
+                deltas = [
+                    statistics.fmean(_ok(r[k]["strict"]) for r in by_run)
+                    - statistics.fmean(_ok(r[k]["strict"]) for r in base)
+                    for k in shared
+                ]
+                lo, hi = bootstrap(deltas, rng)
+                paired = (statistics.fmean(deltas), lo, hi, len(shared))
         out.append(
             ArmSummary(
                 arm=label,
@@ -108,6 +126,7 @@ def summarize(rows: Iterable[dict[str, Any]], *, seed: int = 0) -> list[ArmSumma
                 calls=statistics.fmean(row["calls"] for row in done),
                 seconds=statistics.fmean(row["seconds"] for row in done),
                 errors=sum(row["errors"] for row in done),
+                versus=paired,
             )
         )
     return out
@@ -117,11 +136,13 @@ def _ok(verdicts: list[bool]) -> float:
     return 1.0 if all(verdicts) else 0.0
 
 
-def markdown(summaries: Iterable[ArmSummary]) -> str:
+def markdown(summaries: Iterable[ArmSummary], versus: str | None = None) -> str:
+    summaries = list(summaries)
     lines = [
         "| arm | runs | prompts | prompt strict | lowest–highest run | 95 % interval "
-        "| instr. strict | tokens/prompt (in + out) | calls/prompt | s/prompt | refused calls |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| instr. strict | tokens/prompt (in + out) | calls/prompt | s/prompt | refused calls |"
+        + (f" vs {versus} |" if versus else ""),
+        "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if versus else ""),
     ]
     for s in summaries:
         spread = f"{100 * s.lowest:.1f}–{100 * s.highest:.1f} %" if s.runs > 1 else ""
@@ -131,18 +152,27 @@ def markdown(summaries: Iterable[ArmSummary]) -> str:
             f"| {100 * s.instruction_strict:.1f} % "
             f"| {s.tokens:,.0f} ({s.input_tokens:,.0f} + {s.output_tokens:,.0f}) "
             f"| {s.calls:.1f} | {s.seconds:.1f} | {s.errors} |"
+            + (f" {_paired(s.versus)} |" if versus else "")
         )
     return "\n".join(lines)
+
+
+def _paired(versus: tuple[float, float, float, int] | None) -> str:
+    if versus is None:
+        return ""
+    mean, lo, hi, n = versus
+    return f"{100 * mean:+.1f} pts [{100 * lo:+.1f}, {100 * hi:+.1f}] on {n}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--versus", help="an arm (as the table names it) to pair others with")
     parser.add_argument("--json", type=Path, help="also write the summaries as JSON here")
     args = parser.parse_args()
-    summaries = summarize(load_rows(args.folders), seed=args.seed)
-    print(markdown(summaries))
+    summaries = summarize(load_rows(args.folders), seed=args.seed, versus=args.versus)
+    print(markdown(summaries, args.versus))
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(s) for s in summaries], indent=2) + "\n")
 

@@ -232,6 +232,7 @@ class Bench:
             )
             response, error, extra = answer["response"], answer["error"], answer["detail"]
         seconds = time.monotonic() - started
+        await self.proxy.drain(tag)
         usage = self.proxy.take(tag)
         verdicts = score_response(row.prompt, response, row.instruction_id_list, row.kwargs)
         return {
