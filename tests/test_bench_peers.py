@@ -397,3 +397,35 @@ def test_optillm_bon_loads_without_running_the_package_init(
     finally:
         for name in ("optillm", "optillm.bon", "optillm.conversation_logger"):
             sys.modules.pop(name, None)
+
+
+async def test_a_run_cut_short_says_so_in_its_exit_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "dev.jsonl"
+    rows = [
+        {
+            "key": k,
+            "prompt": "Say it. No commas.",
+            "instruction_id_list": ["punctuation:no_comma"],
+            "kwargs": [{}],
+        }
+        for k in (1, 2)
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    ran: list[int] = []
+
+    async def one_at_a_time(bench: Any, todo: list[Any], results: Path) -> None:
+        ran.append(len(todo))
+        arm, repeat, row = todo[0]
+        with results.open("a") as sink:
+            sink.write(json.dumps(_row(arm, repeat, row.key, [True], 10)) + "\n")
+
+    monkeypatch.setattr(run_mod, "run_todo", one_at_a_time)
+    args = run_mod.parse_args(["--data", str(data), "--arms", "single", "--out", str(out)])
+    assert await run_mod.main_async(args) == run_mod.UNFINISHED
+    assert await run_mod.main_async(args) == 0
+    assert await run_mod.main_async(args) == 0  # nothing left: run_todo is not called
+    assert ran == [2, 1]
+    assert "| single | 1 | 2 | 100.0 % |" in (out / "summary.md").read_text()

@@ -24,7 +24,12 @@ Arms:
 Every arm is scored at the end by the IFEval checks of ``cadenza eval ifeval`` (strict
 and loose, per instruction). Each (arm, repeat, prompt) is one line of
 ``OUT/results.jsonl``, written when it finishes: a run stopped (or cut by
-``--max-minutes``, which starts nothing new past that time) resumes where it stopped.
+``--max-minutes``, which starts nothing new past that time, and then exits with status
+3) resumes where it stopped. In slices, each under a shared CPU lock:
+
+    while flock /work/wt/cpu.lock .venv/bin/python bench/peers/run.py ... --max-minutes 25;
+          [ $? -eq 3 ]; do sleep 20; done
+
 At the end the pooled table (`peers_summary.py`) goes to ``OUT/summary.md`` and is printed.
 """
 
@@ -63,6 +68,8 @@ CADENZA_ARMS = {
     "cadenza_no_repair": "cadenza_no_repair",
 }
 PEER_ARM = re.compile(r"(dspy_bon|dspy_refine|optillm_bon)(\d*)")
+UNFINISHED = 3
+"""Exit status when --max-minutes stopped the run before every attempt was done."""
 SLOT_CONTEXT = 4096
 """Context tokens per server slot: Refine's feedback prompt (its program, the reward's
 code, the prompt, the response twice) needs more than cadenza's default 2,048."""
@@ -270,7 +277,8 @@ def check_arms(arms: list[str]) -> None:
             raise SystemExit(f"arm {arm!r} needs its N, e.g. {arm}4")
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace) -> int:
+    """Run what is left; 0 when every attempt is done, `UNFINISHED` when some are left."""
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     check_arms(arms)
     all_rows, skipped = load_ifeval(args.data)
@@ -289,8 +297,10 @@ async def main_async(args: argparse.Namespace) -> None:
         if (arm, json.dumps(bench.budget_of(arm), sort_keys=True), repeat, row.key) not in done
     ]
     print(f"{len(todo)} attempt(s) to run, {len(done)} already in {results}", file=sys.stderr)
+    left = 0
     if todo:
         await run_todo(bench, todo, results)
+        left = len(todo) - (len(_done(results)) - len(done))
     summaries = summarize(load_rows([args.out]))
     table = markdown(summaries)
     (args.out / "summary.md").write_text(table + "\n", encoding="utf-8")
@@ -298,6 +308,10 @@ async def main_async(args: argparse.Namespace) -> None:
         json.dumps([asdict(s) for s in summaries], indent=2) + "\n", encoding="utf-8"
     )
     print(table)
+    if left:
+        print(f"{left} attempt(s) left: run the same command again", file=sys.stderr)
+        return UNFINISHED
+    return 0
 
 
 async def run_todo(bench: Bench, todo: list[tuple[str, int, IFEvalRow]], results: Path) -> None:
@@ -376,7 +390,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main() -> None:
-    asyncio.run(main_async(parse_args()))
+    sys.exit(asyncio.run(main_async(parse_args())))
 
 
 if __name__ == "__main__":
