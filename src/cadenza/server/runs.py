@@ -69,6 +69,8 @@ class RunSpec:
     judge_model: str | None = None
     system_prompt: str | None = None
     max_output_tokens: int | None = None
+    output_schema: JSON | bool | None = None
+    """The JSON Schema the answer must match (a typed result), or None for free text."""
     request: JSON = field(default_factory=dict)
     """What to store as the run's request (the validated body)."""
 
@@ -199,6 +201,7 @@ class RunManager:
             models=spec.models or default_models,
             judge_model=spec.judge_model or self.settings.judge_model,
             system_prompt=spec.system_prompt,
+            output_type=spec.output_schema,
         )
         for i, req in enumerate(task.requirements):
             if isinstance(req.validator, str):
