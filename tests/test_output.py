@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from cadenza import RunOptions
 from cadenza.errors import InvalidTaskError
 from cadenza.models.base import ModelRequest, ResponseFormat
 from cadenza.output import OutputSpec
-from cadenza.output.constraint import engine_schema
+from cadenza.output.constraint import engine_pattern, engine_schema
 from cadenza.output.parse import parse_json, unwrap_fence
 from cadenza.planner import SearchSettings
 from cadenza.testing import ScriptedModel
@@ -364,7 +365,10 @@ def test_level_one_bounds_strings_arrays_and_extra_properties() -> None:
     assert props["tags"]["maxItems"] == 5  # never below minItems
     assert props["tags"]["items"]["maxLength"] == 48
     assert "maxLength" not in props["when"] and "maxLength" not in props["code"]
-    assert props["ghost"] == {}  # a required property the schema does not describe
+    # a required property the schema does not describe, and one that accepts anything:
+    # short scalars of the model's choice
+    assert props["ghost"] == {"type": ["string", "number", "boolean", "null"], "maxLength": 48}
+    assert props["any"] == props["ghost"]
     assert sent["additionalProperties"] is False
     assert props["nested"]["additionalProperties"] is False
     assert SCHEMA["properties"]["name"] == {"type": "string"}  # the original is untouched
@@ -374,6 +378,44 @@ def test_level_two_keeps_only_required_properties() -> None:
     sent = engine_schema(SCHEMA, 2)
     assert set(sent["properties"]) == {"name", "tags", "ghost"}
     assert sent["properties"]["name"]["maxLength"] == 16
+
+
+def test_tightening_never_leaves_a_single_value() -> None:
+    optional_only = {"type": "object", "properties": {"a": {"type": "string"}}}
+    assert set(engine_schema(optional_only, 2)["properties"]) == {"a"}
+    assert engine_schema({"type": "array"}, 2)["maxItems"] == 1  # [] or one item
+
+
+def test_formats_get_a_pattern_of_their_valid_forms() -> None:
+    for fmt, good in [("uri", "https://abc.org/x"), ("email", "a.b@cd.com"), ("ipv4", "10.2.3.4")]:
+        sent = engine_schema({"type": "string", "format": fmt}, 1)
+        assert re.fullmatch(sent["pattern"].strip("^$"), good)
+        assert OutputSpec.of({"type": "string", "format": fmt}).check(json.dumps(good)).ok
+
+
+@pytest.mark.parametrize(
+    ("pattern", "level0", "bounded"),
+    [
+        (r"^[\w.-]+$", r"^[A-Za-z0-9_.-]+$", r"^[A-Za-z0-9_.-]{1,12}$"),
+        (r"^[A-F\d]{24}$", r"^[A-F0-9]{24}$", r"^[A-F0-9]{24}$"),
+        (r"^https?:\/\/\S*$", r"^https?://\S*$", r"^https?://\S{0,12}$"),
+        (r"^a{2,}\.b*?$", r"^a{2,}\.b*?$", r"^a{2,14}\.b{0,12}?$"),
+        (r"[\-\]\\]", r"[\-\]\\]", r"[\-\]\\]"),
+        (r"[abc", r"[abc", r"[abc"),
+    ],
+)
+def test_engine_patterns_match_the_same_or_fewer_strings(
+    pattern: str, level0: str, bounded: str
+) -> None:
+    assert engine_pattern(pattern, None) == level0
+    assert engine_pattern(pattern, 12) == bounded
+
+
+def test_nothing_is_tightened_under_not_or_if() -> None:
+    schema = {"not": {"type": "string"}, "if": {"type": "array"}, "then": {"type": "array"}}
+    sent = engine_schema(schema, 2)
+    assert sent["not"] == {"type": "string"} and sent["if"] == {"type": "array"}
+    assert sent["then"]["maxItems"] == 1
 
 
 def test_tightened_instances_stay_valid_for_the_original() -> None:

@@ -2,33 +2,65 @@
 
 A weak model under a JSON Schema grammar often never closes a string or an array and runs
 to the token limit: the answer is cut off and invalid. The engine can be made to close
-them by a *tighter* schema — every instance of the tighter schema is an instance of the
-user's schema, and every value in it is still the model's own:
+them by a *tighter* schema: every instance of the tighter schema is an instance of the
+user's schema, and every value in it is still the model's own choice. A tightening never
+leaves a single possible value where the user's schema allowed several (no array is
+forced empty, no object forced to ``{}``): that would be cadenza choosing the value.
 
-- level 0: the user's schema as given (only boolean property schemas, which some engines
-  cannot read, are spelled as objects);
-- level 1: strings without a length, pattern, enum or exact format get ``maxLength``
-  `STRING_CHARS[1]`; arrays get ``maxItems`` `ARRAY_ITEMS[1]` (never below ``minItems``);
-  objects that list their properties (and get none through other keywords) allow no
-  others;
+- level 0: the user's schema, written the way engines read it without changing what it
+  accepts: boolean property schemas as objects, and in patterns the character-class
+  escapes llama.cpp's converter cannot read (``[\\w.-]``) spelled out (``[A-Za-z0-9_.-]``);
+- level 1: strings without a length, enum or exact format get ``maxLength``
+  `STRING_CHARS[1]` (and a format such as ``uri`` or ``email`` a pattern of its valid
+  forms), pattern repetitions (``*``, ``+``, ``{n,}``) at most `PATTERN_REPEAT` more;
+  arrays get ``maxItems`` `ARRAY_ITEMS[1]` (never below ``minItems``); objects that list
+  their properties (and get none through other keywords) allow no others; a schema that
+  accepts anything accepts short scalars;
 - level 2: as level 1 with shorter strings and arrays, and objects keep only their
-  required properties.
+  required properties (when they have some).
 
 cadenza still validates every answer against the user's own schema.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-__all__ = ["MAX_LEVEL", "engine_schema"]
+__all__ = ["MAX_LEVEL", "engine_pattern", "engine_schema"]
 
 MAX_LEVEL = 2
 STRING_CHARS = {1: 48, 2: 16}
 ARRAY_ITEMS = {1: 3, 2: 1}
+PATTERN_REPEAT = {1: 12, 2: 6}
 
 _EXACT_FORMATS = frozenset({"date", "time", "date-time", "uuid"})
 """Formats an engine spells out character by character (llama.cpp does): already bounded."""
+_FORMAT_PATTERNS = {
+    "uri": r"^https://[a-z]{1,12}\.[a-z]{2,3}(/[a-z0-9]{1,8}){0,2}$",
+    "url": r"^https://[a-z]{1,12}\.[a-z]{2,3}(/[a-z0-9]{1,8}){0,2}$",
+    "iri": r"^https://[a-z]{1,12}\.[a-z]{2,3}(/[a-z0-9]{1,8}){0,2}$",
+    "uri-reference": r"^(https://[a-z]{1,12}\.[a-z]{2,3})?(/[a-z0-9]{1,8}){1,2}$",
+    "email": r"^[a-z0-9._]{1,12}@[a-z]{1,12}\.[a-z]{2,3}$",
+    "hostname": r"^[a-z0-9]{1,12}(\.[a-z0-9]{1,12}){0,2}$",
+    "ipv4": r"^([1-9]?[0-9]|1[0-9][0-9]|2[0-4][0-9])(\.([1-9]?[0-9]|1[0-9][0-9])){3}$",
+}
+"""Valid forms of formats an engine does not spell out: a model under one can only write
+a value the format accepts. Only used where the schema gives no pattern of its own."""
+
+_SCALARS = ["string", "number", "boolean", "null"]
+_ASSERTIONS = frozenset(
+    {
+        "type", "enum", "const", "properties", "patternProperties", "additionalProperties",
+        "items", "prefixItems", "additionalItems", "contains", "required", "minProperties",
+        "maxProperties", "minItems", "maxItems", "uniqueItems", "minLength", "maxLength",
+        "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+        "multipleOf", "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$ref",
+        "$dynamicRef", "$recursiveRef", "dependencies", "dependentRequired",
+        "dependentSchemas", "propertyNames", "unevaluatedProperties", "unevaluatedItems",
+    }
+)  # fmt: skip
+"""Keywords that can reject a value; a schema with none of them accepts anything."""
 _OTHER_PROPERTIES = (
     "additionalProperties",
     "patternProperties",
@@ -43,6 +75,17 @@ _OTHER_PROPERTIES = (
     "minProperties",
 )
 """Keywords through which an object may get properties its own list does not name."""
+_NEEDS_OPTIONAL = (
+    "minProperties",
+    "dependencies",
+    "dependentRequired",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "$ref",
+    "if",
+)
+"""Keywords under which keeping only the required properties might rule out every value."""
 
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
@@ -59,11 +102,12 @@ _SUBSCHEMAS = (
     "else",
     "propertyNames",
 )
+_DATA = frozenset({"enum", "const", "default", "examples"})
 
 
 def engine_schema(schema: Any, level: int) -> Any:
-    """`schema` tightened to `level` (0..MAX_LEVEL), as a new object."""
-    return _tighten(schema, max(0, min(level, MAX_LEVEL)), depth=0)
+    """`schema` written for an engine at tightening `level` (0..MAX_LEVEL), as a new object."""
+    return _tighten(schema, max(0, min(level, MAX_LEVEL)), depth=0, under_not=False)
 
 
 def _types(schema: dict[str, Any]) -> set[str]:
@@ -75,62 +119,129 @@ def _types(schema: dict[str, Any]) -> set[str]:
     return set()
 
 
-def _tighten(node: Any, level: int, depth: int) -> Any:
+def _tighten(node: Any, level: int, depth: int, under_not: bool) -> Any:
     if not isinstance(node, dict) or depth > 64:
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+        # Below "not" (and in an "if" condition) tightening would widen what the whole
+        # schema accepts: left as it is.
+        inner = under_not or key in ("not", "if")
+        if key in _DATA:
+            out[key] = value
+        elif key in _SUBSCHEMA_MAPS and isinstance(value, dict):
             out[key] = {
-                k: _as_object(_tighten(v, level, depth + 1))
+                k: _tighten({} if v is True else v, level, depth + 1, inner)
                 if key == "properties"
-                else _tighten(v, level, depth + 1)
+                else _tighten(v, level, depth + 1, inner)
                 for k, v in value.items()
                 if not (key == "properties" and v is False)
             }
         elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
-            out[key] = [_tighten(v, level, depth + 1) for v in value]
+            out[key] = [_tighten(v, level, depth + 1, inner) for v in value]
         elif key in _SUBSCHEMAS:
             out[key] = (
-                [_tighten(v, level, depth + 1) for v in value]
+                [_tighten(v, level, depth + 1, inner) for v in value]
                 if isinstance(value, list)
-                else _tighten(value, level, depth + 1)
+                else _tighten(value, level, depth + 1, inner)
             )
+        elif key == "pattern" and isinstance(value, str):
+            out[key] = engine_pattern(value, None if under_not else PATTERN_REPEAT.get(level))
         else:
             out[key] = value
-    if level == 0:
+    if level == 0 or under_not:
         return out
+    if not any(k in out for k in _ASSERTIONS):  # accepts anything: short scalars will do
+        out["type"] = list(_SCALARS)
     types = _types(out)
     fixed = any(k in out for k in ("enum", "const", "$ref"))
-    exact_format = out.get("format") in _EXACT_FORMATS
-    if (
+    fmt = out.get("format")
+    if "string" in types and not fixed and "pattern" not in out and fmt in _FORMAT_PATTERNS:
+        out["pattern"] = _FORMAT_PATTERNS[fmt]
+    elif (
         "string" in types
         and not fixed
-        and not exact_format
-        and not any(k in out for k in ("maxLength", "pattern"))
+        and fmt not in _EXACT_FORMATS
+        and "maxLength" not in out
+        and "pattern" not in out
     ):
-        out["maxLength"] = max(int(out.get("minLength", 0) or 0), STRING_CHARS[level])
+        out["maxLength"] = max(_int(out.get("minLength")), STRING_CHARS[level])
     if "array" in types and not fixed and "maxItems" not in out:
-        out["maxItems"] = max(int(out.get("minItems", 0) or 0), ARRAY_ITEMS[level])
+        out["maxItems"] = max(_int(out.get("minItems")), ARRAY_ITEMS[level])
     if "properties" in out and isinstance(out["properties"], dict):
         required = [r for r in out.get("required", []) if isinstance(r, str)]
         props: dict[str, Any] = out["properties"]
         for name in required:  # a required property the schema does not describe
-            props.setdefault(name, {})
-        if level >= 2 and not _needs_optional(out):
+            props.setdefault(name, {"type": list(_SCALARS), "maxLength": STRING_CHARS[level]})
+        if level >= 2 and required and not any(k in out for k in _NEEDS_OPTIONAL):
             out["properties"] = {k: v for k, v in props.items() if k in required}
         if not any(k in out for k in _OTHER_PROPERTIES):
             out["additionalProperties"] = False
     return out
 
 
-def _as_object(schema: Any) -> Any:
-    return {} if schema is True else schema
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _needs_optional(schema: dict[str, Any]) -> bool:
-    """Whether keeping only the required properties might rule out every instance."""
-    return any(
-        k in schema
-        for k in ("minProperties", "dependencies", "dependentRequired", "anyOf", "oneOf", "allOf")
-    )
+# -- patterns --------------------------------------------------------------------------------
+_CLASS_ESCAPES = {"w": "A-Za-z0-9_", "d": "0-9"}
+_CLASS_KEEP = frozenset("-]\\^")
+"""Escapes that mean something inside a class; every other escaped punctuation is itself."""
+_PLAIN_PUNCTUATION = frozenset("/-#@:,=!~%&'\" _<>")
+"""Escaped outside a class, these are themselves: the escape only confuses engines."""
+_OPEN_REPEAT = re.compile(r"\{(\d+),\}")
+
+
+def engine_pattern(pattern: str, repeat: int | None) -> str:
+    """`pattern` with the character-class escapes engines often cannot read spelled out
+    (``\\w``, ``\\d``, escaped punctuation: the same strings match, as RE2 reads them), and
+    with `repeat` set, open repetitions bounded (``*`` to ``{0,repeat}``, ``+`` to
+    ``{1,repeat}``, ``{n,}`` to ``{n,n+repeat}``: fewer strings match, never more).
+    A pattern this scanner does not follow (an unclosed class) is returned as it is."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            e = pattern[i + 1]
+            out.append(e if e in _PLAIN_PUNCTUATION else pattern[i : i + 2])
+            i += 2
+        elif c == "[":
+            j = i + 1
+            part = ["["]
+            if j < n and pattern[j] == "^":
+                part.append("^")
+                j += 1
+            if j < n and pattern[j] == "]":  # a leading "]" is literal
+                part.append("\\]")
+                j += 1
+            while j < n and pattern[j] != "]":
+                if pattern[j] == "\\" and j + 1 < n:
+                    e = pattern[j + 1]
+                    if e in _CLASS_ESCAPES:
+                        part.append(_CLASS_ESCAPES[e])
+                    elif not e.isalnum() and e not in _CLASS_KEEP and e.isascii():
+                        part.append(e)
+                    else:
+                        part.append(pattern[j : j + 2])
+                    j += 2
+                else:
+                    part.append(pattern[j])
+                    j += 1
+            if j >= n:
+                return pattern
+            part.append("]")
+            out.append("".join(part))
+            i = j + 1
+        elif repeat is not None and c in "*+" and out:
+            out.append(f"{{{0 if c == '*' else 1},{repeat}}}")
+            i += 1
+        elif repeat is not None and c == "{" and (m := _OPEN_REPEAT.match(pattern, i)):
+            low = int(m.group(1))
+            out.append(f"{{{low},{low + repeat}}}")
+            i = m.end()
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)

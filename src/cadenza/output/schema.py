@@ -192,6 +192,8 @@ def check_schema(schema: Any, *, where: str = "the output schema") -> type[Valid
     base = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         base.check_schema(cast("dict[str, Any]", schema))
+        problems = find_pattern_problems(schema)
+        uses = {key for _, key, _ in _walk(schema, "#")}
     except SchemaError as exc:
         at = json_path(exc.path) if exc.path else "$"
         raise InvalidTaskError(
@@ -199,13 +201,11 @@ def check_schema(schema: Any, *, where: str = "the output schema") -> type[Valid
         ) from None
     except RecursionError:
         raise InvalidTaskError(f"{where} is nested too deeply to check") from None
-    problems = find_pattern_problems(schema)
     if problems:
         raise InvalidTaskError(
             f"{where} has a pattern cadenza cannot check in linear time (RE2 has no "
             f"lookaround or backreferences): {problems[0]}; simplify the pattern"
         )
-    uses = {key for _, key, _ in _walk(schema, "#")}
     if {"unevaluatedProperties", "patternProperties"} <= uses and _draft(base) in (
         "Draft 2019-09",
         "Draft 2020-12",
