@@ -1,5 +1,6 @@
 """Validators: code checks (exact, free) and the LLM judge."""
 
+from . import combined, json_checks  # noqa: F401  (register the built-in all_of, json:object)
 from .base import (
     CheckContext,
     Validator,
