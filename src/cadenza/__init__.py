@@ -28,8 +28,11 @@ from .models.registry import resolve_model
 from .result import RequirementResult, RequirementsResult, Result, TraceNode, Usage
 from .runner import RunControl, RunOptions, arun, arun_task, run
 from .task import Budget, ChatMessage, Requirement, Task, make_task
+from .testing import register_fake_provider
 from .trace import RunEvent
 from .validators.base import CheckContext, Verdict, validator
+
+register_fake_provider()  # "fake:" names, through the registry's public door
 
 __all__ = [
     "Budget",

@@ -211,6 +211,7 @@ class CallRunner:
                         "finish_reason": response.finish_reason,
                         "max_tokens": out_cap,
                         **({"constrained": response_format.kind} if response_format else {}),
+                        **_constraint_gaps(response),
                     },
                 )
                 return response, node
@@ -224,6 +225,12 @@ class CallRunner:
         delay: float = base * (0.5 + random.random() / 2)
         left = self.ledger.seconds_left()
         return delay if left is None else max(0.0, min(delay, left / 4))
+
+
+def _constraint_gaps(response: ModelResponse) -> dict[str, object]:
+    """What the provider could not enforce of the response format, for the trace."""
+    gaps = response.extra.get("constraint_gaps")
+    return {"constraint_gaps": gaps} if gaps else {}
 
 
 def _describe(exc: BaseException, timeout: float) -> str:
