@@ -34,6 +34,7 @@ from typing import Any
 from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner, CallSettings
 from ..errors import CadenzaError, InvalidTaskError, UsageError
 from ..models.base import Message, Model, ResponseFormat
+from ..models.constraints import FORMAT_DROPPED
 from ..models.registry import resolve_model
 from ..output import OutputSpec
 from ..output.requirement import OUTPUT_REQUIREMENT, output_instruction
@@ -86,6 +87,12 @@ class SchemaOutcome:
     finish_reason: str = ""
     problem: str = ""
     """Why it is not valid (the validation errors, or the call's failure)."""
+    constraint: str = ""
+    """For ``constrained``: ``enforced``, ``partial`` (the engine left parts of the schema
+    to validation), ``dropped`` (the engine refused the schema at call time: the call ran
+    unconstrained) or ``refused`` (the model says it cannot take the schema: no call)."""
+    concurrency: int = 1
+    """Schemas evaluated at once when this one was (its seconds include the waiting)."""
 
 
 @dataclass(frozen=True)
@@ -142,13 +149,14 @@ async def _one_call(
     fmt = None
     if arm == "constrained":
         fmt = ResponseFormat("json_schema", schema=row.spec.engine_schema(0), name=row.spec.name)
-    text, finish, problem = "", "", ""
+    text, finish, problem, constraint = "", "", "", ""
     try:
         if fmt is not None and not model.supports(fmt):
+            constraint = "refused"
             raise CallFailed(
                 f"{model.name} cannot constrain decoding to this schema", permanent=True
             )
-        response, _ = await calls.call(
+        response, node = await calls.call(
             kind="generate",
             parent=None,
             model=model,
@@ -158,6 +166,10 @@ async def _one_call(
             response_format=fmt,
         )
         text, finish = response.text, response.finish_reason
+        if fmt is not None:
+            gaps = [str(g) for g in node.detail.get("constraint_gaps", [])]
+            dropped = FORMAT_DROPPED in gaps
+            constraint = "dropped" if dropped else "partial" if gaps else "enforced"
     except (BudgetExhausted, CallFailed) as exc:
         finish, problem = "error", str(exc)
     raw = row.spec.check(text)
@@ -177,6 +189,8 @@ async def _one_call(
         time.monotonic() - started,
         finish,
         problem or ("" if valid else raw.reason),
+        constraint,
+        cfg.concurrency,
     )
 
 
@@ -206,6 +220,7 @@ async def _cadenza(
         time.monotonic() - started,
         result.requirements_result.finish_reason,
         "" if valid else (verdict.reason if verdict else result.requirements_result.finish_message),
+        concurrency=cfg.concurrency,
     )
 
 
@@ -307,7 +322,11 @@ def summarize(
             "calls_per_schema": sum(o.calls for o in rows) / n,
             "seconds_per_schema": sum(o.seconds for o in rows) / n,
             "n": n,
+            "concurrency": max(o.concurrency for o in rows),
         }
+        constraints = [o.constraint for o in rows if o.constraint]
+        if constraints:
+            arms[arm]["constraint"] = {c: constraints.count(c) for c in sorted(set(constraints))}
     return {
         "arms": arms,
         "n_schemas": len(subsets),
@@ -315,7 +334,6 @@ def summarize(
         "model": cfg.model,
         "budget": cfg.budget,
         "max_output_tokens": cfg.max_output_tokens,
-        "concurrency": cfg.concurrency,
         "skipped": len(skipped),
         "skipped_rows": list(skipped),
     }

@@ -2,27 +2,23 @@
 
 `parse_json` takes the answer as it is: one JSON value, nothing around it but
 whitespace, no NaN or Infinity. `unwrap_fence` finds a JSON value the model wrapped in a
-Markdown code fence (```json ... ```); taking it out only removes text, so it is an
-allowed repair, traced as such.
+Markdown code fence (```json ... ```), with the shared `cadenza.json_text.strip_fences`;
+taking it out only removes text, so it is an allowed repair, traced as such.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
+
+from ..json_text import strip_fences
 
 __all__ = ["CUT_OFF", "JsonReading", "parse_json", "unwrap_fence"]
 
 CUT_OFF = "cut off"
 """Words every problem of an answer that ended before its JSON value closed holds."""
-
-# An opening fence and its info string ("```json"), the content, then the closing fence
-# (or the end of the text: a truncated answer). A fixed pattern with one lazy group, run
-# on a model's answer only.
-_FENCE = re.compile(r"(`{3,}|~{3,})[^\n`~]*\n(.*?)(?:\1|\Z)", re.S)
 
 
 @dataclass(frozen=True)
@@ -95,12 +91,7 @@ def parse_json(text: str) -> JsonReading:
 
 
 def unwrap_fence(text: str) -> str | None:
-    """The content of the Markdown code fence in `text` that holds JSON (or else the first
-    fence), or None when `text` has no fence. Only removes text around the value."""
-    blocks = [m.group(2) for m in _FENCE.finditer(text)]
-    if not blocks:
-        return None
-    for block in blocks:
-        if parse_json(block).ok:
-            return block.strip()
-    return blocks[0].strip()
+    """The JSON inside the Markdown code fence of `text` (the text around the fence goes
+    too), or None when `text` has no such fence. Only removes text around the value."""
+    inner, removed = strip_fences(text)
+    return inner if removed else None
