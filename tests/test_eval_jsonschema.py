@@ -4,7 +4,6 @@ and the CLI's typed output."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from cadenza.cli import main
 from cadenza.errors import InvalidTaskError, UsageError
 from cadenza.evals.jsonschema import JsonSchemaConfig, load_schemas, run_jsonschema
 from cadenza.evals.plot import plot_coverage_by_subset
-from cadenza.models.base import Model, ModelRequest, ResponseFormat
+from cadenza.models.base import Model, ModelRequest
 from cadenza.models.registry import register_provider
 from cadenza.testing import ScriptedModel
 
@@ -66,18 +65,10 @@ def _answer(request: ModelRequest) -> str:
     return json.dumps(value)
 
 
-@dataclass
-class JsonModel(ScriptedModel):
-    name: str = "evalfake:json"
-
-    def supports(self, response_format: ResponseFormat) -> bool:
-        return response_format.kind == "json_schema"
-
-
 def _provider(name: str, model: str) -> Model:
     if model == "plain":
         return ScriptedModel(name=name, default="no JSON here")
-    return JsonModel(name=name, default=_answer)
+    return ScriptedModel(name=name, default=_answer, formats={"json_schema"})
 
 
 register_provider("evalfake", _provider, forms=("evalfake:json: tests only",))

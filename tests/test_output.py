@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 import cadenza
 from cadenza import RunOptions
 from cadenza.errors import InvalidTaskError
-from cadenza.models.base import ModelRequest, ResponseFormat
+from cadenza.models.base import ModelRequest
 from cadenza.output import OutputSpec
 from cadenza.output.constraint import engine_pattern, engine_schema
 from cadenza.output.parse import parse_json, unwrap_fence
@@ -32,14 +31,9 @@ class Strict(BaseModel):
     name: str
 
 
-@dataclass
-class ConstrainedModel(ScriptedModel):
+def ConstrainedModel(*responses: str, **kw: Any) -> ScriptedModel:
     """A scripted model that says it enforces JSON Schemas while decoding."""
-
-    name: str = "fake:constrained"
-
-    def supports(self, response_format: ResponseFormat) -> bool:
-        return response_format.kind == "json_schema"
+    return ScriptedModel(list(responses), name="fake:constrained", formats={"json_schema"}, **kw)
 
 
 PERSON_SCHEMA: dict[str, Any] = {
@@ -174,7 +168,7 @@ def test_pydantic_forbidden_extras_are_dropped(fast_options: RunOptions) -> None
 def test_constrained_models_get_the_schema_and_tighter_ones_after_a_cut_off(
     fast_options: RunOptions,
 ) -> None:
-    fake = ConstrainedModel(['{"name": "Annnnnnnnnnnnnn', '{"name": "Ann", "age": 1}'])
+    fake = ConstrainedModel('{"name": "Annnnnnnnnnnnnn', '{"name": "Ann", "age": 1}')
     options = RunOptions(
         calls=fast_options.calls,
         search=SearchSettings(max_output_tokens=64, width=1),
