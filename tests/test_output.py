@@ -394,7 +394,9 @@ def test_formats_get_a_pattern_of_their_valid_forms() -> None:
         (r"^[A-F\d]{24}$", r"^[A-F0-9]{24}$", r"^[A-F0-9]{24}$"),
         (r"^https?:\/\/\S*$", r"^https?://\S*$", r"^https?://\S{0,12}$"),
         (r"^a{2,}\.b*?$", r"^a{2,}\.b*?$", r"^a{2,14}\.b{0,12}?$"),
-        (r"[\-\]\\]", r"[\-\]\\]", r"[\-\]\\]"),
+        (r"[\-\]\\]", r"^.*([\-\]\\]).*$", r"^([\-\]\\])$"),
+        (r"/v1/\d+", r"^.*(/v1/\d+).*$", r"^(/v1/\d{1,12})$"),
+        (r"^x\$", r"^(x\$).*$", r"^(x\$)$"),
         (r"[abc", r"[abc", r"[abc"),
     ],
 )
@@ -403,6 +405,10 @@ def test_engine_patterns_match_the_same_or_fewer_strings(
 ) -> None:
     assert engine_pattern(pattern, None) == level0
     assert engine_pattern(pattern, 12) == bounded
+    for text in ("x$", "/v1/42", "zz/v1/7zz", "-", "]", "aa.b"):
+        for engine in (level0, bounded):  # what the engine allows, the schema accepts
+            if engine != pattern and re.fullmatch(engine, text):
+                assert re.search(pattern, text), (engine, text)
 
 
 def test_nothing_is_tightened_under_not_or_if() -> None:

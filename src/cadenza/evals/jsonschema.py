@@ -148,7 +148,8 @@ async def _one_call(
     prompt = f"{INSTRUCTION}\n\n{output_instruction(row.spec, constrained=False)}"
     fmt = None
     if arm == "constrained":
-        fmt = ResponseFormat("json_schema", schema=row.spec.engine_schema(0), name=row.spec.name)
+        # The schema as given: what the provider's own constrained decoding does with it.
+        fmt = ResponseFormat("json_schema", schema=_as_mapping(row.schema), name=row.spec.name)
     text, finish, problem, constraint = "", "", "", ""
     try:
         if fmt is not None and not model.supports(fmt):
@@ -192,6 +193,10 @@ async def _one_call(
         constraint,
         cfg.concurrency,
     )
+
+
+def _as_mapping(schema: dict[str, Any] | bool) -> dict[str, Any]:
+    return schema if isinstance(schema, dict) else ({} if schema else {"not": {}})
 
 
 async def _cadenza(
@@ -246,7 +251,7 @@ async def run_jsonschema(
         raise InvalidTaskError(f"{cfg.data} has no usable schema rows")
     model = resolve_model(cfg.model)
     if "constrained" in cfg.arms and not any(
-        model.supports(ResponseFormat("json_schema", schema=r.spec.engine_schema(0))) for r in rows
+        model.supports(ResponseFormat("json_schema", schema=_as_mapping(r.schema))) for r in rows
     ):
         raise UsageError(
             f"{cfg.model} does not constrain decoding to a JSON Schema, so the constrained "

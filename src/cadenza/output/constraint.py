@@ -7,9 +7,11 @@ user's schema, and every value in it is still the model's own choice. A tighteni
 leaves a single possible value where the user's schema allowed several (no array is
 forced empty, no object forced to ``{}``): that would be cadenza choosing the value.
 
-- level 0: the user's schema, written the way engines read it without changing what it
-  accepts: boolean property schemas as objects, and in patterns the character-class
-  escapes llama.cpp's converter cannot read (``[\\w.-]``) spelled out (``[A-Za-z0-9_.-]``);
+- level 0: the user's schema, written the way engines read it: boolean property schemas
+  as objects; patterns anchored (llama.cpp enforces only ``^...$``) and with the
+  character-class escapes its converter cannot read (``[\\w.-]``) spelled out
+  (``[A-Za-z0-9_.-]``): the same strings match (a subset, for a pattern whose
+  alternatives carry anchors of their own);
 - level 1: strings without a length, enum or exact format get ``maxLength``
   `STRING_CHARS[1]` (and a format such as ``uri`` or ``email`` a pattern of its valid
   forms), pattern repetitions (``*``, ``+``, ``{n,}``) at most `PATTERN_REPEAT` more;
@@ -194,11 +196,30 @@ _OPEN_REPEAT = re.compile(r"\{(\d+),\}")
 
 
 def engine_pattern(pattern: str, repeat: int | None) -> str:
-    """`pattern` with the character-class escapes engines often cannot read spelled out
-    (``\\w``, ``\\d``, escaped punctuation: the same strings match, as RE2 reads them), and
-    with `repeat` set, open repetitions bounded (``*`` to ``{0,repeat}``, ``+`` to
-    ``{1,repeat}``, ``{n,}`` to ``{n,n+repeat}``: fewer strings match, never more).
-    A pattern this scanner does not follow (an unclosed class) is returned as it is."""
+    """`pattern` as an engine can enforce it.
+
+    Always: the character-class escapes engines often cannot read spelled out (``\\w``,
+    ``\\d``, escaped punctuation: the same strings match, as RE2 reads them), and the
+    pattern anchored (JSON Schema patterns match anywhere in the string; llama.cpp takes
+    only ``^...$``): ``p`` becomes ``^.*(p).*$``. With `repeat` set (tightening), the anchors
+    hold the whole string instead, ``^(p)$``, and open repetitions are bounded (``*`` to
+    ``{0,repeat}``, ``+`` to ``{1,repeat}``, ``{n,}`` to ``{n,n+repeat}``): fewer strings
+    match, never more. A pattern this scanner does not follow (an unclosed class) is
+    returned as it is."""
+    body = _rewrite(pattern, repeat)
+    if body is None:
+        return pattern
+    starts = body.startswith("^")
+    ends = body.endswith("$") and not body.endswith("\\$")
+    if starts and ends:
+        return body
+    core = body[1 if starts else 0 : len(body) - 1 if ends else len(body)]
+    if repeat is not None:
+        return f"^({core})$"
+    return f"^{'' if starts else '.*'}({core}){'' if ends else '.*'}$"
+
+
+def _rewrite(pattern: str, repeat: int | None) -> str | None:
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
@@ -230,7 +251,7 @@ def engine_pattern(pattern: str, repeat: int | None) -> str:
                     part.append(pattern[j])
                     j += 1
             if j >= n:
-                return pattern
+                return None
             part.append("]")
             out.append("".join(part))
             i = j + 1

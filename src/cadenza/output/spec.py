@@ -92,6 +92,8 @@ class OutputSpec:
     """The type given, or None for a plain JSON Schema."""
     _checker: SchemaChecker | None = field(default=None, repr=False)
     _adapter: TypeAdapter[Any] | None = field(default=None, repr=False)
+    _engine: dict[int, Any] = field(default_factory=dict, repr=False)
+    """Engine schemas by level, made once (a large schema is walked on every call else)."""
 
     @classmethod
     def of(cls, output_type: Any, *, where: str = "output_type") -> OutputSpec:
@@ -185,7 +187,9 @@ class OutputSpec:
     # -- what the model and the engine see ---------------------------------------------------
     def engine_schema(self, level: int) -> Any:
         """The schema to constrain decoding with, tightened to `level` (see constraint.py)."""
-        return engine_schema(self.schema, level)
+        if level not in self._engine:
+            self._engine[level] = engine_schema(self.schema, level)
+        return self._engine[level]
 
     def prompt_schema(self, max_chars: int = PROMPT_SCHEMA_CHARS) -> str:
         """The schema as compact JSON for a prompt: without its notes if it is too long,
