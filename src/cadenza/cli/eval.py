@@ -248,29 +248,38 @@ def jsonschema_command(
 
 
 def _print_coverage(report: dict[str, Any]) -> None:
-    subsets = list(report["subsets"])
+    """Two tables, so that both fit a terminal: the arms, then coverage per subset."""
+    arms: dict[str, dict[str, Any]] = report["arms"]
     table = Table(
         "arm",
         "coverage",
-        "w/o repairs",
-        *subsets,
+        "without repairs",
         "tokens/schema",
         "calls/schema",
         "s/schema",
         title=f"JSON Schema coverage: {report['n_schemas']} schemas, {report['model']}, "
         f"budget {report['budget']}",
     )
-    for arm, m in report["arms"].items():
+    for arm, m in arms.items():
         table.add_row(
             arm,
             f"{100 * m['coverage']:.1f} %",
             f"{100 * m['coverage_without_repairs']:.1f} %",
-            *(
-                f"{100 * m['coverage_by_subset'][s]:.0f} %" if s in m["coverage_by_subset"] else "-"
-                for s in subsets
-            ),
             f"{m['tokens_per_schema']:.0f}",
             f"{m['calls_per_schema']:.1f}",
             f"{m['seconds_per_schema']:.1f}",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    subsets = list(report["subsets"])
+    by_subset = Table("subset", "schemas", *arms, title="coverage per subset")
+    for s in subsets:
+        by_subset.add_row(
+            s,
+            str(report["subsets"][s]),
+            *(
+                f"{100 * m['coverage_by_subset'][s]:.0f} %" if s in m["coverage_by_subset"] else "-"
+                for m in arms.values()
+            ),
+        )
+    console.print(by_subset)
