@@ -15,7 +15,8 @@ forced empty, no object forced to ``{}``): that would be cadenza choosing the va
 - level 1: strings without a length, enum or exact format get ``maxLength``
   `STRING_CHARS[1]` (and a format such as ``uri`` or ``email`` a pattern of its valid
   forms), pattern repetitions (``*``, ``+``, ``{n,}``) at most `PATTERN_REPEAT` more;
-  arrays get ``maxItems`` `ARRAY_ITEMS[1]` (never below ``minItems``); objects that list
+  arrays get ``maxItems`` `ARRAY_ITEMS[1]` (never below ``minItems``) and, if their items
+  may be anything, short scalar items; objects that list
   their properties (and get none through other keywords) allow no others; a schema that
   accepts anything accepts short scalars;
 - level 2: as level 1 with shorter strings and arrays, and objects keep only their
@@ -168,8 +169,12 @@ def _tighten(node: Any, level: int, depth: int, under_not: bool) -> Any:
         and "pattern" not in out
     ):
         out["maxLength"] = max(_int(out.get("minLength")), STRING_CHARS[level])
-    if "array" in types and not fixed and "maxItems" not in out:
-        out["maxItems"] = max(_int(out.get("minItems")), ARRAY_ITEMS[level])
+    if "array" in types and not fixed:
+        if "maxItems" not in out:
+            out["maxItems"] = max(_int(out.get("minItems")), ARRAY_ITEMS[level])
+        if not any(k in out for k in ("items", "prefixItems", "contains")):
+            # items of any kind: engines then bound neither them nor their number
+            out["items"] = {"type": list(_SCALARS), "maxLength": STRING_CHARS[level]}
     if "properties" in out and isinstance(out["properties"], dict):
         required = [r for r in out.get("required", []) if isinstance(r, str)]
         props: dict[str, Any] = out["properties"]
