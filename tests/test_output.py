@@ -394,10 +394,11 @@ def test_formats_get_a_pattern_of_their_valid_forms() -> None:
     [
         (r"^[\w.-]+$", r"^[A-Za-z0-9_.-]+$", r"^[A-Za-z0-9_.-]{1,12}$"),
         (r"^[A-F\d]{24}$", r"^[A-F0-9]{24}$", r"^[A-F0-9]{24}$"),
-        (r"^https?:\/\/\S*$", r"^https?://\S*$", r"^https?://\S{0,12}$"),
+        (r"^https?:\/\/\S*$", r"^https?://\S*$", r"^https?://[!-~]{0,12}$"),
         (r"^a{2,}\.b*?$", r"^a{2,}\.b*?$", r"^a{2,14}\.b{0,12}?$"),
         (r"[\-\]\\]", r"^.*([\-\]\\]).*$", r"^([\-\]\\])$"),
-        (r"/v1/\d+", r"^.*(/v1/\d+).*$", r"^(/v1/\d{1,12})$"),
+        (r"/v1/\d+", r"^.*(/v1/[0-9]+).*$", r"^(/v1/[0-9]{1,12})$"),
+        (r"^\w\s\W$", r"^[A-Za-z0-9_]\s[^A-Za-z0-9_]$", r"^[A-Za-z0-9_] [^A-Za-z0-9_]$"),
         (r"^x\$", r"^(x\$).*$", r"^(x\$)$"),
         (r"[abc", r"[abc", r"[abc"),
     ],
@@ -407,10 +408,20 @@ def test_engine_patterns_match_the_same_or_fewer_strings(
 ) -> None:
     assert engine_pattern(pattern, None) == level0
     assert engine_pattern(pattern, 12) == bounded
-    for text in ("x$", "/v1/42", "zz/v1/7zz", "-", "]", "aa.b"):
+    for text in ("x$", "/v1/42", "zz/v1/7zz", "-", "]", "aa.b", "a -", "https://x.y"):
         for engine in (level0, bounded):  # what the engine allows, the schema accepts
             if engine != pattern and re.fullmatch(engine, text):
                 assert re.search(pattern, text), (engine, text)
+
+
+def test_schemas_a_ref_points_at_are_written_wherever_they_are() -> None:
+    schema = {
+        "definatons": {"d": {"type": "string", "pattern": "\\d"}},  # not a keyword
+        "properties": {"a": {"$ref": "#/definatons/d"}},
+    }
+    sent = engine_schema(schema, 1)
+    assert sent["definatons"]["d"] == {"type": "string", "pattern": "^([0-9])$"}
+    assert engine_schema(schema, 0)["definatons"]["d"]["pattern"] == "^.*([0-9]).*$"
 
 
 def test_nothing_is_tightened_under_not_or_if() -> None:

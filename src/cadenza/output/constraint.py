@@ -110,7 +110,31 @@ _DATA = frozenset({"enum", "const", "default", "examples"})
 
 def engine_schema(schema: Any, level: int) -> Any:
     """`schema` written for an engine at tightening `level` (0..MAX_LEVEL), as a new object."""
-    return _tighten(schema, max(0, min(level, MAX_LEVEL)), depth=0, under_not=False)
+    targets = {_pointer(ref) for ref in _refs(schema, 0)}
+    return _tighten(schema, max(0, min(level, MAX_LEVEL)), 0, False, "", targets)
+
+
+def _refs(node: Any, depth: int) -> list[str]:
+    """The local ``$ref`` targets of a schema (JSON pointers such as ``#/definitions/a``)."""
+    if depth > 64:
+        return []
+    if isinstance(node, dict):
+        out = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        for key, value in node.items():
+            if key not in _DATA:
+                out += _refs(value, depth + 1)
+        return out
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v, depth + 1)]
+    return []
+
+
+def _pointer(ref: str) -> str:
+    return ref.split("#", 1)[1] if "#" in ref else ref
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
 
 
 def _types(schema: dict[str, Any]) -> set[str]:
@@ -122,34 +146,44 @@ def _types(schema: dict[str, Any]) -> set[str]:
     return set()
 
 
-def _tighten(node: Any, level: int, depth: int, under_not: bool) -> Any:
+def _tighten(
+    node: Any, level: int, depth: int, under_not: bool, path: str, targets: set[str]
+) -> Any:
     if not isinstance(node, dict) or depth > 64:
         return node
+
+    def sub(value: Any, where: str, frozen: bool) -> Any:
+        return _tighten(value, level, depth + 1, frozen, where, targets)
+
     out: dict[str, Any] = {}
     for key, value in node.items():
         # Below "not" (and in an "if" condition) tightening would widen what the whole
         # schema accepts: left as it is.
         inner = under_not or key in ("not", "if")
+        here = f"{path}/{_escape(key)}"
         if key in _DATA:
             out[key] = value
         elif key in _SUBSCHEMA_MAPS and isinstance(value, dict):
             out[key] = {
-                k: _tighten({} if v is True else v, level, depth + 1, inner)
-                if key == "properties"
-                else _tighten(v, level, depth + 1, inner)
+                k: sub(
+                    {} if v is True and key == "properties" else v, f"{here}/{_escape(k)}", inner
+                )
                 for k, v in value.items()
                 if not (key == "properties" and v is False)
             }
         elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
-            out[key] = [_tighten(v, level, depth + 1, inner) for v in value]
+            out[key] = [sub(v, f"{here}/{i}", inner) for i, v in enumerate(value)]
         elif key in _SUBSCHEMAS:
             out[key] = (
-                [_tighten(v, level, depth + 1, inner) for v in value]
+                [sub(v, f"{here}/{i}", inner) for i, v in enumerate(value)]
                 if isinstance(value, list)
-                else _tighten(value, level, depth + 1, inner)
+                else sub(value, here, inner)
             )
         elif key == "pattern" and isinstance(value, str):
             out[key] = engine_pattern(value, None if under_not else PATTERN_REPEAT.get(level))
+        elif isinstance(value, dict | list) and any(t.startswith(here) for t in targets):
+            # Not a schema keyword, but a $ref points in here (e.g. "#/definitons/a").
+            out[key] = _containing(value, here, level, depth + 1, targets)
         else:
             out[key] = value
     if level == 0 or under_not:
@@ -187,6 +221,24 @@ def _tighten(node: Any, level: int, depth: int, under_not: bool) -> Any:
     return out
 
 
+def _containing(node: Any, path: str, level: int, depth: int, targets: set[str]) -> Any:
+    """Walk a non-schema part of a schema, writing the schemas $refs point at."""
+    if path in targets:
+        return _tighten(node, level, depth, False, path, targets)
+    if depth > 64:
+        return node
+    if isinstance(node, dict):
+        return {
+            k: _containing(v, f"{path}/{_escape(k)}", level, depth + 1, targets)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [
+            _containing(v, f"{path}/{i}", level, depth + 1, targets) for i, v in enumerate(node)
+        ]
+    return node
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -195,6 +247,10 @@ def _int(value: Any) -> int:
 _CLASS_ESCAPES = {"w": "A-Za-z0-9_", "d": "0-9"}
 _CLASS_KEEP = frozenset("-]\\^")
 """Escapes that mean something inside a class; every other escaped punctuation is itself."""
+_SHORTHANDS = {"d": "[0-9]", "D": "[^0-9]", "w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]"}
+"""As RE2 reads them; llama.cpp's converter reads neither these nor \\s."""
+_SPACE_SHORTHANDS = {"s": " ", "S": "[!-~]"}
+"""When tightening: a space for any whitespace, printable ASCII for any other (subsets)."""
 _PLAIN_PUNCTUATION = frozenset("/-#@:,=!~%&'\" _<>")
 """Escaped outside a class, these are themselves: the escape only confuses engines."""
 _OPEN_REPEAT = re.compile(r"\{(\d+),\}")
@@ -231,7 +287,14 @@ def _rewrite(pattern: str, repeat: int | None) -> str | None:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
             e = pattern[i + 1]
-            out.append(e if e in _PLAIN_PUNCTUATION else pattern[i : i + 2])
+            if e in _PLAIN_PUNCTUATION:
+                out.append(e)
+            elif e in _SHORTHANDS:
+                out.append(_SHORTHANDS[e])
+            elif repeat is not None and e in _SPACE_SHORTHANDS:
+                out.append(_SPACE_SHORTHANDS[e])
+            else:
+                out.append(pattern[i : i + 2])
             i += 2
         elif c == "[":
             j = i + 1
@@ -247,6 +310,8 @@ def _rewrite(pattern: str, repeat: int | None) -> str | None:
                     e = pattern[j + 1]
                     if e in _CLASS_ESCAPES:
                         part.append(_CLASS_ESCAPES[e])
+                    elif repeat is not None and e in _SPACE_SHORTHANDS:
+                        part.append(_SPACE_SHORTHANDS[e].strip("[]"))
                     elif not e.isalnum() and e not in _CLASS_KEEP and e.isascii():
                         part.append(e)
                     else:
