@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -97,3 +98,68 @@ def test_serve_command_refuses_an_open_public_bind(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "refusing to listen on 0.0.0.0 without an API key" in done.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_serve_options_become_settings(monkeypatch: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cadenza.cli.serve import serve_command
+
+    started: list[Any] = []
+    monkeypatch.setattr("cadenza.server.run_server", lambda s, **kw: started.append(s))
+    monkeypatch.delenv("CADENZA_API_KEYS", raising=False)
+    monkeypatch.setenv("CADENZA_ADMIN_KEYS", "env-admin")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    args = [
+        "--db", db, "-m", "openai:gpt-4.1-mini", "--allow-model", "anthropic:claude-x",
+        "--model-alias", "jamba-large=openai:gpt-4.1-mini", "--model-alias", "jamba-mini=ollama:q",
+        "--allow-fake-models", "--api-key", "k1", "--admin-key", "a1",
+        "--allowed-host", "api.example.com", "--allowed-host", "*.corp.example",
+        "--max-active-runs", "7", "--max-active-runs-per-key", "2", "--max-runs-per-minute", "30",
+        "--max-run-tokens", "5000", "--max-run-usd", "0.25", "--max-run-calls", "20",
+        "--max-run-seconds", "60",
+    ]  # fmt: skip
+    result = CliRunner().invoke(serve_command, args)
+    assert result.exit_code == 0, result.output
+    (s,) = started
+    assert s.models == ("openai:gpt-4.1-mini",) and s.allowed_models == ("anthropic:claude-x",)
+    assert dict(s.model_aliases) == {
+        "jamba-large": "openai:gpt-4.1-mini",
+        "jamba-mini": "ollama:q",
+    }
+    assert s.allow_fake_models and s.api_keys == ("k1",) and s.admin_keys == ("a1", "env-admin")
+    assert s.allowed_hosts == ("api.example.com", "*.corp.example")
+    assert (s.max_active_runs, s.max_active_runs_per_key, s.max_runs_per_minute) == (7, 2, 30)
+    assert (s.max_run_tokens, s.max_run_usd, s.max_run_calls, s.max_run_seconds) == (
+        5000,
+        0.25,
+        20,
+        60,
+    )
+    for bad, says in [
+        (["--model-alias", "jamba-large"], "write NAME=MODEL"),
+        (["--allowed-host", "not a host"], "not a host name"),
+        (["--max-run-calls", "0"], "--max-run-calls"),
+    ]:
+        result = CliRunner().invoke(serve_command, ["--db", db, *bad])
+        assert result.exit_code == 2, result.output
+        assert says in result.output
+    assert len(started) == 1
+    # fake models are off unless asked for
+    monkeypatch.delenv("CADENZA_ADMIN_KEYS")
+    CliRunner().invoke(serve_command, ["--db", db])
+    assert started[-1].allow_fake_models is False and started[-1].admin_keys == ()
+
+
+def test_serve_help_shows_every_option() -> None:
+    from click.testing import CliRunner
+
+    from cadenza.cli.serve import serve_command
+
+    text = CliRunner().invoke(serve_command, ["--help"]).output
+    for option in [
+        "--admin-key", "--allowed-host", "--allow-model", "--model-alias", "--allow-fake-models",
+        "--max-active-runs", "--max-active-runs-per-key", "--max-runs-per-minute",
+        "--max-run-tokens", "--max-run-usd", "--max-run-calls", "--max-run-seconds",
+    ]:  # fmt: skip
+        assert option in text, option

@@ -173,7 +173,7 @@ def test_validators_by_registered_name_only(http: httpx.Client) -> None:
         ({"input": "hi", "threshold": 2}, 422, "threshold"),
         ({"input": "hi", "include": ["everything"]}, 422, "include.0"),
         ({"input": "hi", "surprise": 1}, 422, "surprise: Extra inputs are not permitted"),
-        ({"input": "hi", "models": ["gpt-17"]}, 400, "unknown model 'gpt-17'"),
+        ({"input": "hi", "models": ["gpt-17"]}, 400, "'gpt-17' is not a model this server offers"),
         ({"input": "hi", "tools": [{"type": "http"}]}, 400, "'http' is not supported"),
     ],
 )

@@ -1,5 +1,6 @@
 """Persistence across restarts: SIGKILL mid-run loses no finished run, leaves a sound
-database, and the interrupted run is marked failed ("interrupted") at the next start."""
+database, and the interrupted run is marked failed ("interrupted") at the next start, with
+the calls it left running."""
 
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ def stored_nodes(db: Path, run_id: str, kind: str = "%") -> int:
         sql += " AND status = 'ok'"
     with sqlite3.connect(db) as conn:
         row = conn.execute(sql, (run_id, kind)).fetchone()
+    conn.close()
+    return int(row[0])
+
+
+def running_nodes(db: Path, run_id: str) -> int:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM nodes WHERE run_id = ? AND status IN ('pending', 'running')",
+            (run_id,),
+        ).fetchone()
     conn.close()
     return int(row[0])
 
@@ -69,6 +80,8 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path) -> None:
     conn.close()
     assert all(statuses[v] == "in_progress" for v in victims)
     assert stored_nodes(db, victims[0]) >= 6
+    left_running = sum(running_nodes(db, v) for v in victims)
+    assert left_running >= 1  # the kill caught calls in flight
 
     with server_process(db) as (_, url), httpx.Client(base_url=url, timeout=30) as http:
         for run_id, before in finished.items():
@@ -84,6 +97,14 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path) -> None:
             assert maestro["status"] == "failed" and maestro["error"]["message"] == "interrupted"
         nodes = http.get(f"/v1/runs/{victims[0]}/trace").json()["nodes"]
         assert len(nodes) >= 6 and nodes[0]["kind"] == "run"
+        # no call of an interrupted run is left running: they failed with it
+        interrupted = 0
+        for victim in victims:
+            for node in http.get(f"/v1/runs/{victim}/trace").json()["nodes"]:
+                assert node["status"] in ("ok", "failed", "cancelled"), node
+                interrupted += node["error"] == "interrupted"
+        assert interrupted >= left_running
+        assert sum(running_nodes(db, v) for v in victims) == 0
         failed = http.get("/v1/runs", params={"status": "failed", "limit": 100}).json()["data"]
         assert {r["id"] for r in failed} == set(victims)
         assert http.get("/v1/runs", params={"status": "in_progress"}).json()["data"] == []

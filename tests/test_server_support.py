@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import uvicorn
@@ -32,6 +32,7 @@ from cadenza.errors import UnknownModelError
 from cadenza.models.base import Model, ModelRequest
 from cadenza.runner import RunOptions
 from cadenza.server import ServerSettings, create_app
+from cadenza.server.model_pool import Resolver
 from cadenza.testing import ScriptedModel
 
 TESTS_DIR = Path(__file__).parent
@@ -75,6 +76,7 @@ def settings(db: Path | str, **kw: Any) -> ServerSettings:
     base: dict[str, Any] = {
         "db_url": db if isinstance(db, str) and "://" in db else f"sqlite:///{db}",
         "models": ("fake:default",),
+        "allow_fake_models": True,
         "options": run_options(),
         "shutdown_grace_s": 2.0,
     }
@@ -90,21 +92,21 @@ def bound_socket() -> socket.socket:
     return sock
 
 
-class ServerThread:
-    """A real uvicorn server on 127.0.0.1 in a thread, for the SDKs and the browser."""
+class AppThread:
+    """Any ASGI app served by uvicorn on 127.0.0.1 in a thread (e.g. a fake upstream)."""
 
-    def __init__(self, server_settings: ServerSettings) -> None:
-        self.app = create_app(server_settings, resolver=fake_resolver)
+    def __init__(self, app: Any, *, lifespan: str = "on") -> None:
+        self.app = app
         self.sock = bound_socket()
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", ws="none", lifespan="on")
+        config = uvicorn.Config(self.app, log_level="warning", ws="none", lifespan=lifespan)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )
 
-    def __enter__(self) -> ServerThread:
+    def __enter__(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 15
         while not self.server.started:
@@ -120,6 +122,21 @@ class ServerThread:
 
     def client(self, **kw: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kw)
+
+
+class ServerThread(AppThread):
+    """cadenza's server on 127.0.0.1 in a thread, for the SDKs and the browser. Models
+    resolve through `resolver` (default: the scripted fakes above; None: cadenza's own
+    registry)."""
+
+    def __init__(
+        self,
+        server_settings: ServerSettings,
+        *,
+        resolver: Resolver | None = fake_resolver,
+        **app_options: Any,
+    ) -> None:
+        super().__init__(create_app(server_settings, resolver=resolver, **app_options))
 
 
 def wait_for(client: httpx.Client, run_id: str, *, timeout: float = 30) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,36 @@ def _as_postgres_user() -> list[str]:
     return ["runuser", "-u", "postgres", "--"]
 
 
+@dataclass
+class Cluster:
+    """A throwaway PostgreSQL server: its admin URL, and a way to restart it."""
+
+    url: str
+    pg_ctl: list[str]
+
+    def restart(self) -> None:
+        """Stop it (ending every connection, as a crash or an upgrade would), start it."""
+        subprocess.run(
+            [*self.pg_ctl, "-m", "fast", "-w", "-t", "60", "restart"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def end_connections(self, database: str) -> int:
+        """End every backend serving `database`, as an administrator or a failover would."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchall()
+        return len(rows)
+
+
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A PostgreSQL server on 127.0.0.1 for this module; yields its admin URL."""
+def cluster() -> Iterator[Cluster]:
+    """A PostgreSQL server on 127.0.0.1 for this module."""
     bin_dir = _bin_dir()
     if bin_dir is None:
         pytest.skip("PostgreSQL server binaries not found: apt-get install -y postgresql")
@@ -105,8 +133,9 @@ def cluster() -> Iterator[str]:
         ],
         **run,
     )  # type: ignore[call-overload]
+    pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log")]
     try:
-        yield f"postgresql://cadenza@127.0.0.1:{port}/postgres"
+        yield Cluster(f"postgresql://cadenza@127.0.0.1:{port}/postgres", pg_ctl)
     finally:
         subprocess.run(
             [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
@@ -117,12 +146,12 @@ def cluster() -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(cluster: str) -> Iterator[str]:
+def db_url(cluster: Cluster) -> Iterator[str]:
     """A fresh, empty database for one test."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster, autocommit=True) as conn:
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    yield cluster.rsplit("/", 1)[0] + f"/{name}"
+    yield cluster.url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def record(run_id: str, status: RunStatus = "in_progress", **kw: Any) -> RunRecord:
@@ -191,6 +220,94 @@ def test_round_trip_on_postgres(db_url: str) -> None:
         assert store.mark_interrupted() == 3
         r0 = store.get_run("r0")
         assert r0 is not None and (r0.status, r0.error) == ("failed", "interrupted")
+        # the nodes they left running are closed too
+        assert [(n["status"], n["error"]) for n in store.get_nodes("r0")] == [
+            ("failed", "interrupted")
+        ]
+        assert store.get_nodes("r1")[0]["status"] == "running"  # r1 had finished
+
+
+def test_prompts_summaries_and_pruning_on_postgres(db_url: str) -> None:
+    big = " ".join(str(i) for i in range(30_000))
+    prompt = [{"role": "user", "content": big + "\x00"}]
+    nodes = [
+        {"id": f"n{i}", "parent": None, "kind": "generate", "status": "ok", "messages": prompt}
+        for i in range(5)
+    ]
+    with opened(db_url) as store:
+        store.migrate()
+        store.apply([InsertRun(record("p"), [NodeRow.of(i, n) for i, n in enumerate(nodes)])])
+        assert store.get_nodes("p") == nodes
+        stored = store._rows("SELECT sum(length(data)) FROM run_messages")[0][0]
+        assert len(big) < stored < len(big) + 1_000
+        rr = {"score": 0.5, "finish_reason": "budget_exhausted", "requirements": []}
+        old = record("p", status="completed", requirements_result=rr)
+        old.finished_at = time.time() - 3600
+        store.apply([FinishRun(old)])
+        store.apply([InsertRun(record("q"))])
+        summaries = store.list_runs()
+        assert [(r.id, r.input_preview, r.score, r.finish_reason) for r in summaries] == [
+            ("q", "hi\ufffd", None, None),
+            ("p", "hi\ufffd", 0.5, "budget_exhausted"),
+        ]
+        assert store.prune(time.time() - 60) == 1
+        assert [r.id for r in store.list_runs()] == ["q"]
+        assert store._rows("SELECT count(*) FROM run_messages")[0][0] == 0
+
+
+def test_reads_and_writes_recover_when_the_backends_end(db_url: str, cluster: Cluster) -> None:
+    database = db_url.rsplit("/", 1)[1]
+    with opened(db_url) as store:
+        store.migrate()
+        store.apply([InsertRun(record("before"))])
+        assert store.get_run("before") is not None
+        for round_ in range(2):
+            assert cluster.end_connections(database) >= 1
+            # the very next read and write work, on fresh connections
+            got = store.get_run("before")
+            assert got is not None and got.status == "in_progress"
+            assert [r.id for r in store.list_runs()][-1] == "before"
+            store.apply([InsertRun(record(f"after-{round_}"))])
+            assert store.get_nodes("before") == []
+        assert len(store.list_runs()) == 3
+
+
+def test_reads_and_writes_recover_after_the_server_restarts(db_url: str, cluster: Cluster) -> None:
+    with opened(db_url) as store:
+        store.migrate()
+        store.apply([InsertRun(record("before"))])
+        assert store.get_run("before") is not None
+        cluster.restart()
+        got = store.get_run("before")
+        assert got is not None and got.id == "before"
+        store.apply([FinishRun(record("before", status="completed", result="ok"))])
+        done = store.get_run("before")
+        assert done is not None and (done.status, done.result) == ("completed", "ok")
+        assert store.check() == "ok"
+
+
+def test_server_on_postgres_recovers_when_the_database_restarts(
+    db_url: str, cluster: Cluster, tmp_path: Path
+) -> None:
+    database = db_url.rsplit("/", 1)[1]
+    body = {"input": "hi", "models": ["fake:picky"]}
+    with (
+        server_process(db_url, workdir=tmp_path) as (_, url),
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        first = http.post("/v1/runs", json=body).json()["id"]
+        before = wait_for(http, first)
+        for disrupt in (lambda: cluster.end_connections(database), cluster.restart):
+            disrupt()
+            # reads answer at once, from fresh connections
+            assert http.get(f"/v1/runs/{first}").json() == before
+            listed = http.get("/v1/runs")
+            assert listed.status_code == 200 and first in [r["id"] for r in listed.json()["data"]]
+            assert http.get(f"/v1/runs/{first}/trace").status_code == 200
+            # and so do writes: a new run is stored and finishes
+            r = http.post("/v1/runs", json=body)
+            assert r.status_code == 200, r.text
+            assert wait_for(http, r.json()["id"])["status"] == "completed"
 
 
 def test_server_on_postgres_survives_sigkill(db_url: str, tmp_path: Path) -> None:
@@ -217,6 +334,11 @@ def test_server_on_postgres_survives_sigkill(db_url: str, tmp_path: Path) -> Non
         time.sleep(0.3)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+    with psycopg.connect(db_url) as conn:
+        running = conn.execute(
+            "SELECT count(*) FROM nodes WHERE run_id = %s AND status = 'running'", (victim,)
+        ).fetchone()
+    assert running is not None and running[0] >= 1  # the kill left calls running
     with (
         server_process(db_url, workdir=tmp_path) as (_, url),
         httpx.Client(base_url=url, timeout=30) as http,
@@ -225,4 +347,8 @@ def test_server_on_postgres_survives_sigkill(db_url: str, tmp_path: Path) -> Non
             assert http.get(f"/v1/runs/{run_id}").json() == before
         run = http.get(f"/v1/runs/{victim}").json()
         assert run["status"] == "failed" and run["error"] == {"message": "interrupted"}
-        assert len(http.get(f"/v1/runs/{victim}/trace").json()["nodes"]) >= 6
+        nodes = http.get(f"/v1/runs/{victim}/trace").json()["nodes"]
+        assert len(nodes) >= 6
+        # and so are the calls it left running
+        assert not [n for n in nodes if n["status"] in ("pending", "running")]
+        assert sum(n["error"] == "interrupted" for n in nodes) >= running[0]

@@ -10,6 +10,7 @@ from ..errors import UsageError
 from .eval import eval_group
 from .models import models_command
 from .run import run_command
+from .runs import runs_group
 from .serve import serve_command
 
 __all__ = ["cli", "main"]
@@ -25,6 +26,7 @@ cli.add_command(run_command)
 cli.add_command(models_command)
 cli.add_command(eval_group)
 cli.add_command(serve_command)
+cli.add_command(runs_group)
 
 
 def main() -> None:

@@ -8,21 +8,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
-from ..store import StoreWriter, open_store, redact_url
+from ..store import Store, StoreWriter, open_store, redact_url
 from . import maestro, openai_compat, page, runs_api
 from .auth import AuthMiddleware
 from .errors import install_error_handlers
+from .headers import SecurityHeadersMiddleware
+from .hosts import HostCheckMiddleware
 from .limits import BodyLimitMiddleware
 from .model_pool import ModelPool, Resolver
+from .retention import prune_periodically
 from .runs import RunManager
 from .settings import ServerSettings
 
@@ -34,21 +38,28 @@ DESCRIPTION = """\
 cadenza's HTTP server: the AI21 Maestro runs API (`/studio/v1/maestro/runs`), an
 OpenAI-compatible chat completions API (`/v1/chat/completions`, `/v1/models`) and
 cadenza's own runs API (`/v1/runs`). Send `Authorization: Bearer <key>` when the server
-has API keys. Errors are `{"error": {"message", "type", "param", "code"}}`.
+has API keys: a key sees the runs it created (an admin key sees all). Requests name only
+the models the server offers (`/v1/models`). Errors are
+`{"error": {"message", "type", "param", "code"}}`.
 """
 
 
 def create_app(
-    settings: ServerSettings | None = None, *, resolver: Resolver | None = None
+    settings: ServerSettings | None = None,
+    *,
+    resolver: Resolver | None = None,
+    store_factory: Callable[[str], Store] | None = None,
 ) -> FastAPI:
     """The app for `settings`. `resolver` turns a model name into a `Model` (default:
-    cadenza's registry); tests pass one that builds scripted fakes."""
+    cadenza's registry); tests pass one that builds scripted fakes. `store_factory`
+    opens the database at `settings.db_url` (default: `open_store`); tests pass one that
+    wraps it in a `FlakyStore`."""
     settings = settings or ServerSettings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _load_builtin_validators()
-        store = open_store(settings.db_url)
+        store = (store_factory or open_store)(settings.db_url)
         try:
             applied = store.migrate()
         except Exception:
@@ -66,9 +77,17 @@ def create_app(
         app.state.store = store
         app.state.runs = manager
         app.state.started_at = time.time()
+        pruning = (
+            asyncio.create_task(prune_periodically(store, settings.retention_s))
+            if settings.retention_s
+            else None
+        )
         try:
             yield
         finally:
+            if pruning is not None:
+                pruning.cancel()
+                await asyncio.wait({pruning}, timeout=5.0)
             await manager.shutdown()
             await pool.aclose()
             store.close()
@@ -90,9 +109,12 @@ def create_app(
     app.include_router(openai_compat.router)
     app.include_router(page.router)
     app.mount("/static", page.static_files(), name="static")
-    # Outermost first: refuse big bodies, then check the key, then route.
-    app.add_middleware(AuthMiddleware, keys=settings.api_keys)
+    # Added innermost first. A request goes through: security headers on whatever answers,
+    # the Host check (DNS rebinding), the key, the body's size and text, then the routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuthMiddleware, keys=settings.api_keys, admin_keys=settings.admin_keys)
+    app.add_middleware(HostCheckMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

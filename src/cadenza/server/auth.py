@@ -1,8 +1,13 @@
 """API keys: ``Authorization: Bearer <key>`` on every API route, compared in constant time.
 
-Keys come from ``--api-key`` or ``CADENZA_API_KEYS`` (comma-separated). With no key the
-server is open, which `cadenza serve` allows on loopback only. The web page's HTML and
-static files are public (they hold no data); the page sends the key it is given.
+Keys come from ``--api-key`` or ``CADENZA_API_KEYS`` (comma-separated); admin keys, which
+see every run, from ``--admin-key`` or ``CADENZA_ADMIN_KEYS``. With no key the server is
+open, which `cadenza serve` allows on loopback only. The web page's HTML and static files
+are public (they hold no data); the page sends the key it is given.
+
+Keys are compared as the bytes the client sent against each key's UTF-8 bytes, so a key
+may hold any character (a header is bytes; decoding it as latin-1 would never match).
+The request's `Caller` (the key's id, admin or not) is left in the ASGI scope for the API.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .callers import CALLER_SCOPE_KEY, NOBODY, OPEN, Caller, key_id
 from .errors import error_body
 
 __all__ = ["PUBLIC_PATHS", "AuthMiddleware", "key_matches"]
@@ -20,12 +26,17 @@ PUBLIC_PATHS = ("/", "/healthz", "/favicon.ico", "/openapi.json", "/docs", "/red
 PUBLIC_PREFIXES = ("/static/", "/runs/", "/docs/")
 
 
-def key_matches(given: str, keys: tuple[bytes, ...]) -> bool:
+def key_matches(given: str | bytes, keys: tuple[bytes, ...]) -> bool:
     """Whether `given` is one of `keys`; every key is compared, each in constant time."""
-    candidate = given.encode("utf-8", "surrogateescape")
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(candidate, key)
+    return _match(given, keys) is not None
+
+
+def _match(given: str | bytes, keys: tuple[bytes, ...]) -> int | None:
+    candidate = given if isinstance(given, bytes) else given.encode("utf-8", "surrogateescape")
+    found: int | None = None
+    for i, key in enumerate(keys):
+        if hmac.compare_digest(candidate, key) and found is None:
+            found = i
     return found
 
 
@@ -34,27 +45,43 @@ def is_public(path: str) -> bool:
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, keys: tuple[str, ...]) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: tuple[str, ...], admin_keys: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
-        self.keys = tuple(k.encode("utf-8") for k in keys)
+        every = tuple(dict.fromkeys([*admin_keys, *keys]))
+        self.keys = tuple(k.encode("utf-8") for k in every)
+        self.callers = tuple(Caller(key_id(k), admin=k in admin_keys) for k in every)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.keys or is_public(scope.get("path", "")):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = ""
+        if not self.keys:
+            scope[CALLER_SCOPE_KEY] = OPEN
+            await self.app(scope, receive, send)
+            return
+        if is_public(scope.get("path", "")):
+            scope[CALLER_SCOPE_KEY] = NOBODY
+            await self.app(scope, receive, send)
+            return
+        header = b""
         for name, value in scope.get("headers", []):
             if name == b"authorization":
-                header = value.decode("latin-1")
+                header = value
                 break
-        scheme, _, token = header.partition(" ")
+        scheme, _, token = header.partition(b" ")
+        token = token.strip()
+        match = None
         if not header:
             message = "missing API key: send the header 'Authorization: Bearer <key>'"
-        elif scheme.lower() != "bearer" or not token.strip():
+        elif scheme.lower() != b"bearer" or not token:
             message = "malformed Authorization header: use 'Authorization: Bearer <key>'"
-        elif not key_matches(token.strip(), self.keys):
-            message = "invalid API key"
         else:
+            match = _match(token, self.keys)
+            message = "invalid API key"
+        if match is not None:
+            scope[CALLER_SCOPE_KEY] = self.callers[match]
             await self.app(scope, receive, send)
             return
         body = json.dumps(error_body(401, message, code="invalid_api_key")).encode()

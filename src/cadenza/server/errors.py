@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,15 @@ from ..errors import (
     UnknownValidatorError,
     UsageError,
 )
+from .run_errors import (
+    ModelNotAllowed,
+    RunNotFound,
+    RunNotInProgress,
+    RunRequestError,
+    RunServiceError,
+    ServerBusy,
+    ServiceUnavailable,
+)
 
 __all__ = ["ApiError", "error_body", "error_response", "install_error_handlers", "usage_error"]
 
@@ -33,6 +43,7 @@ _TYPES = {
     405: "invalid_request_error",
     409: "conflict_error",
     413: "invalid_request_error",
+    421: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",
     500: "server_error",
@@ -96,6 +107,23 @@ def usage_error(exc: UsageError, *, param: str | None = None) -> ApiError:
     return ApiError(422, str(exc), param=param, code="invalid_request")
 
 
+def service_error_status(exc: RunServiceError) -> int:
+    """The HTTP status of a run service error."""
+    if isinstance(exc, ModelNotAllowed):
+        return 400
+    if isinstance(exc, RunRequestError):
+        return 422
+    if isinstance(exc, RunNotFound):
+        return 404
+    if isinstance(exc, RunNotInProgress):
+        return 409
+    if isinstance(exc, ServerBusy):
+        return 429
+    if isinstance(exc, ServiceUnavailable):
+        return 503
+    return 500
+
+
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
@@ -124,6 +152,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             exc.status, exc.message, param=exc.param, code=exc.code, headers=exc.headers
         )
+
+    @app.exception_handler(RunServiceError)
+    async def _service_error(request: Request, exc: RunServiceError) -> JSONResponse:
+        status = service_error_status(exc)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ServerBusy) else None
+        return error_response(status, exc.message, param=exc.param, code=exc.code, headers=headers)
 
     @app.exception_handler(UsageError)
     async def _usage_error(request: Request, exc: UsageError) -> JSONResponse:
@@ -156,5 +190,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, f"internal error ({type(exc).__name__}); see the server log")
+        # The body says only that it happened: an exception's class or text could tell a
+        # client about the server's code, files or upstreams.
+        request_id = uuid.uuid4().hex[:16]
+        log.exception("internal error %s on %s %s", request_id, request.method, request.url.path)
+        return error_response(
+            500,
+            f"internal error; the server log has the details under request id {request_id}",
+            code="internal_error",
+            headers={"X-Request-Id": request_id},
+        )

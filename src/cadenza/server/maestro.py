@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..result import Usage
 from ..store import RunRecord
+from .callers import caller_of
 from .errors import ApiError
 from .runs import RunManager, RunSpec
 from .schemas import (
@@ -58,7 +59,13 @@ class MaestroRunCreate(BaseModel):
         description="A preset (low, medium, high; default low) or numeric caps "
         "(max_tokens, max_usd, max_calls, max_seconds).",
     )
-    models: list[ModelName] | None = Field(default=None, min_length=1, max_length=8)
+    models: list[ModelName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=8,
+        description="Names the server offers (listed at /v1/models without 'cadenza/'); "
+        "default: the server's default models.",
+    )
     tools: list[dict[str, Any]] | None = Field(
         default=None, description="Not supported yet: any tool is refused with a 400."
     )
@@ -76,7 +83,8 @@ class MaestroRunCreate(BaseModel):
         description="cadenza: stop once the overall score reaches this.",
     )
     judge_model: ModelName | None = Field(
-        default=None, description="cadenza: the model for LLM judgements."
+        default=None,
+        description="cadenza: the model for LLM judgements (a name the server offers).",
     )
     max_output_tokens: int | None = Field(
         default=None,
@@ -212,10 +220,10 @@ def _manager(request: Request) -> RunManager:
 @router.post("/studio/v1/maestro/runs", response_model=MaestroRunOut)
 async def create_run(body: MaestroRunCreate, request: Request) -> MaestroRunOut:
     """Start a run; poll `GET /studio/v1/maestro/runs/{id}` until it is not in progress."""
-    record = await _manager(request).start(spec_from_maestro(body, "maestro"))
+    record = await _manager(request).start(spec_from_maestro(body, "maestro"), caller_of(request))
     return maestro_out(record)
 
 
 @router.get("/studio/v1/maestro/runs/{run_id}", response_model=MaestroRunOut)
 async def retrieve_run(run_id: str, request: Request) -> MaestroRunOut:
-    return maestro_out(await _manager(request).require(run_id))
+    return maestro_out(await _manager(request).require(run_id, caller_of(request)))

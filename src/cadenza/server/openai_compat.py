@@ -2,7 +2,7 @@
 
     client = OpenAI(base_url="http://127.0.0.1:8000/v1", api_key=KEY)
     reply = client.chat.completions.create(
-        model="cadenza",                      # or "cadenza/<model>", e.g. cadenza/openai:gpt-4.1
+        model="cadenza",                      # or "cadenza/<name>" for a name /v1/models lists
         messages=[{"role": "user", "content": "Write a haiku about the sea."}],
         extra_body={"cadenza": {"requirements": [{"description": "all lowercase"}],
                                 "budget": {"max_calls": 12}, "threshold": 1.0}},
@@ -30,9 +30,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..store import RunRecord
-from ..task import DEFAULT_MODEL
 from . import sse
+from .callers import Caller, caller_of
 from .errors import ApiError, error_body
+from .model_catalog import ModelCatalog
 from .runs import RunManager, RunSpec, RunUpdate
 from .schemas import (
     ERROR_RESPONSES,
@@ -73,7 +74,12 @@ class CadenzaOptions(BaseModel):
     requirements: list[RequirementIn] = Field(default_factory=list, max_length=64)
     budget: BudgetPresetName | BudgetIn | None = None
     threshold: float = Field(default=1.0, ge=0.0, le=1.0, allow_inf_nan=False)
-    judge_model: str | None = Field(default=None, min_length=1, max_length=200)
+    judge_model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A name the server offers (see /v1/models, without 'cadenza/').",
+    )
 
 
 class StreamOptions(BaseModel):
@@ -89,7 +95,8 @@ class ChatCompletionRequest(BaseModel):
     model: str = Field(
         min_length=1,
         max_length=200,
-        description="`cadenza` or `cadenza/<model>`, e.g. cadenza/fake:demo",
+        description="`cadenza` (the server's default models) or `cadenza/<name>` for a "
+        "name the server offers (see /v1/models)",
     )
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=1000)
     stream: bool | None = False
@@ -171,15 +178,16 @@ async def chat_completions(
     body: ChatCompletionRequest, request: Request
 ) -> ChatCompletionOut | StreamingResponse:
     manager = _manager(request)
-    record = await manager.start(_spec(body))
+    caller = caller_of(request)
+    record = await manager.start(_spec(body, manager.catalog), caller)
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(
-            _stream(manager, record, body.model, include_usage),
+            _stream(manager, record, body.model, include_usage, caller),
             media_type="text/event-stream",
             headers={**sse.SSE_HEADERS, "X-Cadenza-Run-Id": record.id},
         )
-    final = await manager.wait(record.id)
+    final = await manager.wait(record.id, caller)
     if final.status == "failed" and not final.result:
         raise ApiError(502, f"run {final.id} failed: {final.error}", code="run_failed")
     return _completion(final, body.model)
@@ -187,30 +195,41 @@ async def chat_completions(
 
 @router.get("/models", response_model=ModelList)
 async def list_models(request: Request) -> ModelList:
+    """Exactly the model names a request may use: `cadenza` (the server's default models)
+    and `cadenza/<name>` for each name the server offers (the same names, without
+    `cadenza/`, go in a run's `models` and `judge_model`)."""
     created = int(request.app.state.started_at)
-    return ModelList(data=[ModelOut(id=m, created=created) for m in _model_ids(request)])
+    ids = _model_ids(_manager(request).catalog)
+    return ModelList(data=[ModelOut(id=m, created=created) for m in ids])
 
 
 @router.get("/models/{model_id:path}", response_model=ModelOut)
 async def get_model(model_id: str, request: Request) -> ModelOut:
-    if model_id != MODEL and not model_id.startswith(MODEL + "/"):
+    catalog = _manager(request).catalog
+    name = model_id.removeprefix(MODEL + "/")
+    if model_id != MODEL and (name == model_id or not catalog.allows(name)):
         raise ApiError(
             404,
-            f"no model {model_id!r}: use {MODEL!r} or '{MODEL}/<model>'",
+            f"no model {model_id[:200]!r}: {_names_hint(catalog)}",
             param="model",
             code="model_not_found",
         )
     return ModelOut(id=model_id, created=int(request.app.state.started_at))
 
 
-def _model_ids(request: Request) -> list[str]:
-    configured = list(request.app.state.settings.models) or [DEFAULT_MODEL]
-    return [MODEL, *(f"{MODEL}/{m}" for m in configured)]
+def _model_ids(catalog: ModelCatalog) -> list[str]:
+    return [MODEL, *(f"{MODEL}/{name}" for name in catalog.names)]
+
+
+def _names_hint(catalog: ModelCatalog) -> str:
+    names = ", ".join(repr(i) for i in _model_ids(catalog))
+    fake = f" or any '{MODEL}/fake:<name>'" if catalog.fake_allowed else ""
+    return f"use {names}{fake}"
 
 
 # -- helpers --------------------------------------------------------------------------
-def _spec(body: ChatCompletionRequest) -> RunSpec:
-    models = _underlying(body.model)
+def _spec(body: ChatCompletionRequest, catalog: ModelCatalog) -> RunSpec:
+    models = _underlying(body.model, catalog)
     if body.n not in (None, 1):
         raise ApiError(400, "n: cadenza returns one answer per request; use n=1", param="n")
     if body.tools:
@@ -233,20 +252,23 @@ def _spec(body: ChatCompletionRequest) -> RunSpec:
         max_output_tokens=body.max_completion_tokens or body.max_tokens,
         output_schema=output_schema,
         request=body.model_dump(mode="json", exclude_none=True),
+        models_param="model",
     )
 
 
-def _underlying(model: str) -> list[str] | None:
+def _underlying(model: str, catalog: ModelCatalog) -> list[str] | None:
+    """The model names of a request for `model` (None: the server's defaults); checked
+    against the catalog by name, before anything resolves them."""
     if model == MODEL:
         return None
-    if model.startswith(MODEL + "/") and model[len(MODEL) + 1 :].strip():
-        return [model[len(MODEL) + 1 :]]
+    name = model.removeprefix(MODEL + "/")
+    if name != model and catalog.allows(name):
+        return [name]
     raise ApiError(
         400,
-        f"model {model!r}: use {MODEL!r} (the server's default model) or '{MODEL}/<model>', "
-        f"e.g. '{MODEL}/openai:gpt-4.1-mini'",
+        f"model {model[:200]!r} is not one this server offers: {_names_hint(catalog)}",
         param="model",
-        code="model_not_found",
+        code="model_not_allowed",
     )
 
 
@@ -330,7 +352,7 @@ def _progress(update: RunUpdate) -> str | None:
 
 
 async def _stream(
-    manager: RunManager, record: RunRecord, model: str, include_usage: bool
+    manager: RunManager, record: RunRecord, model: str, include_usage: bool, caller: Caller
 ) -> AsyncIterator[bytes]:
     base = {
         "id": f"chatcmpl-{record.id}",
@@ -346,7 +368,7 @@ async def _stream(
 
     ended = False
     try:
-        async with manager.subscribe(record.id) as (_, _nodes, queue):
+        async with manager.subscribe(record.id, caller) as (_, _nodes, queue):
             yield chunk({"role": "assistant", "content": ""})
             async for update in sse.drain(queue):
                 if isinstance(update, bytes):
@@ -355,7 +377,7 @@ async def _stream(
                 note = _progress(update)
                 if note:
                     yield sse.comment(note)
-        final = await manager.require(record.id)
+        final = await manager.require(record.id, caller)
         ended = True
         if final.status == "failed" and not final.result:
             body = error_body(502, f"run {final.id} failed: {final.error}", code="run_failed")

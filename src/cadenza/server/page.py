@@ -9,38 +9,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from .headers import SECURITY_HEADERS
 
 __all__ = ["STATIC_DIR", "router", "static_files"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
+"""The page's headers; `SecurityHeadersMiddleware` adds the security ones to every other
+response too (static files, the API, errors)."""
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["page"])
 
 
 def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC_DIR)
 
 
-@router.get("/")
+@router.get("/", response_class=HTMLResponse)
 async def index() -> Response:
+    """The web page: the list of runs."""
     return FileResponse(STATIC_DIR / "index.html", headers=HEADERS)
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
 async def run_page(run_id: str) -> Response:
+    """The web page of one run (its data comes from the API, with the caller's key)."""
     return FileResponse(STATIC_DIR / "run.html", headers=HEADERS)
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..result import RequirementResult, TraceNode, Usage
-from ..store import RunRecord, RunStatus
+from ..store import RunRecord, RunStatus, RunSummary
 from .typed import output_of
 
 __all__ = [
@@ -22,10 +22,12 @@ __all__ = [
     "RunError",
     "RunListOut",
     "RunOut",
+    "RunSummaryOut",
     "TraceOut",
     "budget_value",
     "requirement_dicts",
     "run_out",
+    "run_summary_out",
 ]
 
 BudgetPresetName = Literal["low", "medium", "high"]
@@ -116,9 +118,32 @@ class RunOut(BaseModel):
     best_candidate_id: str | None = None
 
 
+class RunSummaryOut(BaseModel):
+    """A run as a list shows it: small whatever its size. `GET /v1/runs/{id}` has the rest
+    (the request, the answer, the per-requirement results)."""
+
+    id: str
+    object: Literal["run"] = "run"
+    source: str
+    status: RunStatus
+    created_at: float
+    updated_at: float
+    finished_at: float | None = None
+    models: list[str] = Field(default_factory=list)
+    input_preview: str = Field(
+        default="",
+        description="The start of the input (at most 200 characters); messages as "
+        "'role: content' lines.",
+    )
+    score: float | None = None
+    finish_reason: str | None = None
+    usage: Usage
+    seconds: float | None = None
+
+
 class RunListOut(BaseModel):
     object: Literal["list"] = "list"
-    data: list[RunOut]
+    data: list[RunSummaryOut]
     has_more: bool
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page (older runs)."
@@ -155,6 +180,23 @@ def run_out(record: RunRecord) -> RunOut:
     )
 
 
+def run_summary_out(summary: RunSummary) -> RunSummaryOut:
+    return RunSummaryOut(
+        id=summary.id,
+        source=summary.source,
+        status=summary.status,
+        created_at=summary.created_at,
+        updated_at=summary.updated_at,
+        finished_at=summary.finished_at,
+        models=summary.models,
+        input_preview=summary.input_preview,
+        score=summary.score,
+        finish_reason=summary.finish_reason,
+        usage=Usage.model_validate(summary.usage or {}),
+        seconds=summary.seconds,
+    )
+
+
 def requirement_results(record: RunRecord) -> list[RequirementResult]:
     rr = record.requirements_result or {}
     return [RequirementResult.model_validate(r) for r in rr.get("requirements", [])]
@@ -179,13 +221,15 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": what}
     for code, what in [
-        (400, "Unsupported request (unknown model, tool, content type)"),
+        (400, "Unsupported request (a model the server does not offer, a tool, a content type)"),
         (401, "Missing or invalid API key"),
-        (404, "No such run or model"),
+        (404, "No such run (or another key's) or model"),
         (409, "The run is not in progress"),
         (413, "Request body too large"),
+        (421, "A Host name this server does not answer to"),
         (422, "Invalid body or parameters; the message names the field"),
-        (429, "Too many runs in progress"),
-        (503, "Shutting down, or the database is unavailable"),
+        (429, "Too many runs in progress, or started this minute; see Retry-After"),
+        (500, "Internal error; the message gives a request id to find it in the server log"),
+        (503, "Shutting down, the database is unavailable, or a model cannot be set up"),
     ]
 }

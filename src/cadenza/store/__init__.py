@@ -2,11 +2,16 @@
 
 store = open_store("sqlite:///runs.db")       # or "postgresql://user@host/db"
 store.migrate()
+
+with opened_store("sqlite:///runs.db") as store:   # opened, migrated, closed after
+    prune_older_than(store, parse_duration("30d"))
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,30 +21,43 @@ from .base import (
     RUN_STATUSES,
     FinishRun,
     InsertRun,
+    MessageChunk,
     NodeRow,
     RunRecord,
     RunStatus,
+    RunSummary,
     Store,
     UpsertNodes,
     WriteOp,
+    input_preview,
 )
+from .faults import Fault, FlakyStore
+from .retention import parse_duration, prune_older_than
 from .writer import StoreWriter
 
 __all__ = [
     "INTERRUPTED",
     "RUN_STATUSES",
+    "Fault",
     "FinishRun",
+    "FlakyStore",
     "InsertRun",
+    "MessageChunk",
     "NodeRow",
     "RunRecord",
     "RunStatus",
+    "RunSummary",
     "Store",
     "StoreWriter",
     "UpsertNodes",
     "WriteOp",
     "default_db_path",
     "default_db_url",
+    "input_preview",
     "open_store",
+    "opened_store",
+    "parse_duration",
+    "prune_older_than",
     "redact_url",
 ]
 
@@ -80,6 +98,17 @@ def open_store(url: str) -> Store:
     from .sqlite import SqliteStore
 
     return SqliteStore(path)
+
+
+@contextmanager
+def opened_store(url: str) -> Iterator[Store]:
+    """The store at `url`, migrated, closed when the block ends (for one-off commands)."""
+    store = open_store(url)
+    try:
+        store.migrate()
+        yield store
+    finally:
+        store.close()
 
 
 def redact_url(url: str) -> str:

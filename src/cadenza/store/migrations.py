@@ -85,3 +85,39 @@ def m001_runs_and_nodes(db: MigrationDb) -> None:
 def m002_runs_status_index(db: MigrationDb) -> None:
     db.execute("CREATE INDEX runs_status_seq ON runs (status, seq)")
     db.execute("CREATE INDEX nodes_run_position ON nodes (run_id, position)")
+
+
+@migration
+def m003_runs_owner(db: MigrationDb) -> None:
+    """Which API key created each run (a hash-derived id), so that a key sees its own."""
+    db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+    db.execute("CREATE INDEX runs_owner_seq ON runs (owner, seq)")
+
+
+@migration
+def m004_run_messages(db: MigrationDb) -> None:
+    """The messages trace nodes sent, once per run under their SHA-256 (nodes refer to them)."""
+    db.execute("""
+        CREATE TABLE run_messages (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            sha256 TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (run_id, sha256)
+        )
+    """)
+
+
+@migration
+def m005_run_summaries(db: MigrationDb) -> None:
+    """What a list of runs shows without reading requests: the input's start, the score
+    and why the run stopped. Runs stored before have NULLs, read from their JSON."""
+    real = "REAL" if db.dialect == "sqlite" else "DOUBLE PRECISION"
+    db.execute("ALTER TABLE runs ADD COLUMN preview TEXT")
+    db.execute(f"ALTER TABLE runs ADD COLUMN score {real}")
+    db.execute("ALTER TABLE runs ADD COLUMN finish_reason TEXT")
+
+
+@migration
+def m006_runs_finished_index(db: MigrationDb) -> None:
+    """For pruning old runs by when they finished."""
+    db.execute("CREATE INDEX runs_finished_at ON runs (finished_at)")

@@ -1,4 +1,5 @@
-"""The SQL both backends share: one table of runs, one of trace nodes, JSON in TEXT columns.
+"""The SQL both backends share: runs, their trace nodes and the messages those sent, JSON in
+TEXT columns.
 
 Backends differ only in how they connect, open a transaction and spell a placeholder;
 the statements here are written with ``?`` and translated by `SqlStore._sql`.
@@ -6,7 +7,6 @@ the statements here are written with ``?`` and translated by `SqlStore._sql`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from ..json_text import replace_lone_surrogates
 from .base import (
     INTERRUPTED,
     JSON,
@@ -23,9 +24,13 @@ from .base import (
     NodeRow,
     RunRecord,
     RunStatus,
+    RunSummary,
     Store,
     UpsertNodes,
     WriteOp,
+    has_message_refs,
+    input_preview,
+    restore_messages,
 )
 from .migrations import MIGRATIONS, Dialect
 
@@ -33,8 +38,20 @@ __all__ = ["SqlStore"]
 
 _RUN_COLUMNS = (
     "seq, id, source, status, created_at, updated_at, finished_at, request, result, "
-    "requirements_result, usage, error, models, seconds, best_candidate_id"
+    "requirements_result, usage, error, models, seconds, best_candidate_id, owner"
 )
+
+_SUMMARY_COLUMNS = (
+    "seq, id, source, status, created_at, updated_at, finished_at, models, usage, seconds, "
+    "preview, score, finish_reason, "
+    "CASE WHEN preview IS NULL THEN request END, "
+    "CASE WHEN finish_reason IS NULL AND score IS NULL THEN requirements_result END"
+)
+
+_INSERT_MESSAGE = """
+    INSERT INTO run_messages (run_id, sha256, data) VALUES (?, ?, ?)
+    ON CONFLICT (run_id, sha256) DO NOTHING
+"""
 
 _UPSERT_NODE = """
     INSERT INTO nodes (run_id, node_id, position, parent, kind, status, data)
@@ -50,7 +67,9 @@ def _dumps(value: Any) -> str:
 
 
 def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    # A row written before requests were checked may hold a lone surrogate: shown as U+FFFD,
+    # so that reading it never fails.
+    return None if text is None else json.loads(replace_lone_surrogates(text))
 
 
 class _Migrations:
@@ -65,18 +84,20 @@ class _Migrations:
 
 class SqlStore(Store):
     dialect: Dialect
+    _transient: tuple[type[BaseException], ...] = ()
+    """Errors after which a read is worth trying again on another connection."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._conns: list[Any] = []
         self._closed = False
+        self._stored_messages: dict[str, set[str]] = {}
+        """Per run in progress, the message pieces known to be committed (not sent again)."""
 
     # -- what a backend provides ------------------------------------------------------
     @abstractmethod
-    def _connect(self) -> Any:
-        """A new DB-API connection in autocommit mode."""
+    def _connection(self) -> AbstractContextManager[Any]:
+        """A connection in autocommit mode for one unit of work."""
 
     @abstractmethod
     def _transaction(self, conn: Any) -> AbstractContextManager[None]:
@@ -88,39 +109,21 @@ class SqlStore(Store):
     def _lock_migrations(self, conn: Any) -> None:
         """Keep two processes from applying the same migration (inside its transaction)."""
 
-    # -- connections ------------------------------------------------------------------
-    def _conn(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            if self._closed:
-                raise RuntimeError(f"the store {self.url} is closed")
-            conn = self._connect()
-            self._local.conn = conn
-            with self._lock:
-                self._conns.append(conn)
-        return conn
-
-    def reset_connection(self) -> None:
-        """Drop this thread's connection (after an error); the next call reconnects."""
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            with self._lock:
-                if conn in self._conns:
-                    self._conns.remove(conn)
-            with contextlib.suppress(Exception):
-                conn.close()
-
-    def close(self) -> None:
-        self._closed = True
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            with contextlib.suppress(Exception):
-                conn.close()
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"the store {self.url} is closed")
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(self._conn().execute(self._sql(sql), params).fetchall())
+        """A read, tried once more on a fresh connection if the first one was broken."""
+        for attempt in (1, 2):
+            try:
+                with self._connection() as conn:
+                    return list(conn.execute(self._sql(sql), params).fetchall())
+            except self._transient:
+                if attempt == 2:
+                    raise
+                self.reset_connection()
+        raise AssertionError("unreachable")
 
     # -- migrations -------------------------------------------------------------------
     def _ensure_migrations_table(self, conn: Any) -> None:
@@ -131,34 +134,57 @@ class SqlStore(Store):
         )
 
     def applied_migrations(self) -> list[str]:
-        self._ensure_migrations_table(self._conn())
+        with self._connection() as conn:
+            self._ensure_migrations_table(conn)
         return [row[0] for row in self._rows("SELECT name FROM migrations ORDER BY name")]
 
     def migrate(self) -> list[str]:
-        conn = self._conn()
-        self._ensure_migrations_table(conn)
         applied: list[str] = []
-        for m in MIGRATIONS:
-            with self._transaction(conn):
-                self._lock_migrations(conn)
-                done = conn.execute(
-                    self._sql("SELECT 1 FROM migrations WHERE name = ?"), (m.name,)
-                ).fetchone()
-                if done:
-                    continue
-                m.fn(_Migrations(self, conn))
-                conn.execute(
-                    self._sql("INSERT INTO migrations (name, applied_at) VALUES (?, ?)"),
-                    (m.name, time.time()),
-                )
-                applied.append(m.name)
+        with self._connection() as conn:
+            self._ensure_migrations_table(conn)
+            for m in MIGRATIONS:
+                with self._transaction(conn):
+                    self._lock_migrations(conn)
+                    done = conn.execute(
+                        self._sql("SELECT 1 FROM migrations WHERE name = ?"), (m.name,)
+                    ).fetchone()
+                    if done:
+                        continue
+                    m.fn(_Migrations(self, conn))
+                    conn.execute(
+                        self._sql("INSERT INTO migrations (name, applied_at) VALUES (?, ?)"),
+                        (m.name, time.time()),
+                    )
+                    applied.append(m.name)
         return applied
 
     # -- writes -----------------------------------------------------------------------
     def mark_interrupted(self, error: str = INTERRUPTED) -> int:
-        conn = self._conn()
         now = time.time()
-        with self._transaction(conn):
+        with self._connection() as conn, self._transaction(conn):
+            nodes = conn.execute(
+                self._sql(
+                    "SELECT n.run_id, n.node_id, n.data FROM nodes n JOIN runs r "
+                    "ON r.id = n.run_id WHERE r.status = 'in_progress' "
+                    "AND n.status IN ('pending', 'running')"
+                )
+            ).fetchall()
+            updates = []
+            for run_id, node_id, data in nodes:
+                node = _loads(data)
+                if isinstance(node, dict):
+                    node["status"] = "failed"
+                    node["error"] = node.get("error") or error
+                    data = _dumps(node)
+                updates.append((data, run_id, node_id))
+            if updates:
+                conn.cursor().executemany(
+                    self._sql(
+                        "UPDATE nodes SET status = 'failed', data = ? "
+                        "WHERE run_id = ? AND node_id = ?"
+                    ),
+                    updates,
+                )
             cur = conn.execute(
                 self._sql(
                     "UPDATE runs SET status = 'failed', error = ?, updated_at = ?, "
@@ -171,23 +197,33 @@ class SqlStore(Store):
     def apply(self, ops: Sequence[WriteOp]) -> None:
         if not ops:
             return
-        conn = self._conn()
-        with self._transaction(conn):
+        self._check_open()
+        written: list[tuple[str, str]] = []
+        with self._connection() as conn, self._transaction(conn):
             for op in ops:
                 if isinstance(op, InsertRun):
                     self._insert(conn, op.record)
-                    self._upsert_nodes(conn, op.record.id, op.nodes)
+                    self._upsert_nodes(conn, op.record.id, op.nodes, written)
                 elif isinstance(op, UpsertNodes):
-                    self._upsert_nodes(conn, op.run_id, op.nodes)
+                    self._upsert_nodes(conn, op.run_id, op.nodes, written)
                 else:
                     self._finish(conn, op)
+                    self._upsert_nodes(conn, op.record.id, op.nodes, written)
+        # committed: remember which messages are stored, until the run is finished
+        with self._lock:
+            for run_id, sha in written:
+                self._stored_messages.setdefault(run_id, set()).add(sha)
+            for op in ops:
+                if isinstance(op, FinishRun):
+                    self._stored_messages.pop(op.record.id, None)
 
     def _insert(self, conn: Any, r: RunRecord) -> None:
         conn.execute(
             self._sql(
                 "INSERT INTO runs (id, source, status, created_at, updated_at, finished_at, "
                 "request, result, requirements_result, usage, error, models, seconds, "
-                "best_candidate_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "best_candidate_id, owner, preview, score, finish_reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             (
                 r.id,
@@ -204,6 +240,9 @@ class SqlStore(Store):
                 _dumps(r.models),
                 r.seconds,
                 r.best_candidate_id,
+                r.owner,
+                input_preview(r.request),
+                *_outcome(r.requirements_result),
             ),
         )
 
@@ -213,7 +252,7 @@ class SqlStore(Store):
             self._sql(
                 "UPDATE runs SET status = ?, updated_at = ?, finished_at = ?, result = ?, "
                 "requirements_result = ?, usage = ?, error = ?, models = ?, seconds = ?, "
-                "best_candidate_id = ? WHERE id = ?"
+                "best_candidate_id = ?, score = ?, finish_reason = ? WHERE id = ?"
             ),
             (
                 r.status,
@@ -226,16 +265,62 @@ class SqlStore(Store):
                 _dumps(r.models),
                 r.seconds,
                 r.best_candidate_id,
+                *_outcome(r.requirements_result),
                 r.id,
             ),
         )
-        self._upsert_nodes(conn, r.id, op.nodes)
 
-    def _upsert_nodes(self, conn: Any, run_id: str, nodes: Sequence[NodeRow]) -> None:
+    def _upsert_nodes(
+        self, conn: Any, run_id: str, nodes: Sequence[NodeRow], written: list[tuple[str, str]]
+    ) -> None:
         if not nodes:
             return
+        with self._lock:
+            known = set(self._stored_messages.get(run_id, ()))
+        new: dict[str, str] = {}
+        for n in nodes:
+            for c in n.chunks:
+                if c.sha256 not in known and c.sha256 not in new:
+                    new[c.sha256] = c.data
+        if new:
+            conn.cursor().executemany(
+                self._sql(_INSERT_MESSAGE), [(run_id, sha, data) for sha, data in new.items()]
+            )
+            written.extend((run_id, sha) for sha in new)
         rows = [(run_id, n.id, n.position, n.parent, n.kind, n.status, n.data) for n in nodes]
         conn.cursor().executemany(self._sql(_UPSERT_NODE), rows)
+
+    def prune(self, finished_before: float, *, batch: int = 100) -> int:
+        self._check_open()
+        total = 0
+        while True:
+            with self._connection() as conn, self._transaction(conn):
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        self._sql(
+                            "SELECT id FROM runs WHERE status <> 'in_progress' "
+                            "AND finished_at < ? ORDER BY finished_at LIMIT ?"
+                        ),
+                        (finished_before, batch),
+                    ).fetchall()
+                ]
+                if ids:
+                    marks = ", ".join("?" for _ in ids)
+                    for table, column in (
+                        ("run_messages", "run_id"),
+                        ("nodes", "run_id"),
+                        ("runs", "id"),
+                    ):
+                        conn.execute(
+                            self._sql(f"DELETE FROM {table} WHERE {column} IN ({marks})"), ids
+                        )
+            total += len(ids)
+            with self._lock:
+                for run_id in ids:
+                    self._stored_messages.pop(run_id, None)
+            if len(ids) < batch:
+                return total
 
     # -- reads ------------------------------------------------------------------------
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -249,25 +334,85 @@ class SqlStore(Store):
         limit: int = 20,
         before_seq: int | None = None,
         offset: int = 0,
-    ) -> list[RunRecord]:
+        owner: str | None = None,
+    ) -> list[RunSummary]:
         where: list[str] = []
         params: list[Any] = []
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
         if status is not None:
             where.append("status = ?")
             params.append(status)
         if before_seq is not None:
             where.append("seq < ?")
             params.append(before_seq)
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY seq DESC LIMIT ? OFFSET ?"
         params += [limit, offset]
-        return [_record(row) for row in self._rows(sql, params)]
+        return [_summary(row) for row in self._rows(sql, params)]
 
     def get_nodes(self, run_id: str) -> list[JSON]:
         rows = self._rows("SELECT data FROM nodes WHERE run_id = ? ORDER BY position", (run_id,))
-        return [json.loads(row[0]) for row in rows]
+        nodes = [_loads(row[0]) for row in rows]
+        if any(has_message_refs(n) for n in nodes):
+            chunks = dict(
+                self._rows("SELECT sha256, data FROM run_messages WHERE run_id = ?", (run_id,))
+            )
+            nodes = [restore_messages(n, chunks) for n in nodes]
+        return nodes
+
+
+def _outcome(requirements_result: JSON | None) -> tuple[float | None, str | None]:
+    """The score and finish reason of a run's requirements result, for its summary."""
+    rr = requirements_result or {}
+    score = rr.get("score")
+    reason = rr.get("finish_reason")
+    return (
+        float(score) if isinstance(score, int | float) else None,
+        reason if isinstance(reason, str) else None,
+    )
+
+
+def _summary(row: Sequence[Any]) -> RunSummary:
+    (
+        seq,
+        id_,
+        source,
+        status,
+        created_at,
+        updated_at,
+        finished_at,
+        models,
+        usage,
+        seconds,
+        preview,
+        score,
+        finish_reason,
+        legacy_request,
+        legacy_requirements_result,
+    ) = row
+    if preview is None:  # stored before summaries had columns of their own
+        preview = input_preview(_loads(legacy_request))
+    if finish_reason is None and score is None and legacy_requirements_result is not None:
+        score, finish_reason = _outcome(_loads(legacy_requirements_result))
+    return RunSummary(
+        id=id_,
+        source=source,
+        status=status,
+        created_at=float(created_at),
+        updated_at=float(updated_at),
+        finished_at=None if finished_at is None else float(finished_at),
+        models=_loads(models) or [],
+        input_preview=preview,
+        score=None if score is None else float(score),
+        finish_reason=finish_reason,
+        usage=_loads(usage) or {},
+        seconds=None if seconds is None else float(seconds),
+        seq=int(seq),
+    )
 
 
 def _record(row: Sequence[Any]) -> RunRecord:
@@ -287,6 +432,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
         models,
         seconds,
         best_candidate_id,
+        owner,
     ) = row
     return RunRecord(
         id=id_,
@@ -303,6 +449,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
         models=_loads(models) or [],
         seconds=None if seconds is None else float(seconds),
         best_candidate_id=best_candidate_id,
+        owner=owner,
         seq=int(seq),
     )
 
@@ -312,7 +459,7 @@ def _error(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except ValueError:
         return text
     return value if isinstance(value, str) or value is None else str(value)

@@ -12,6 +12,13 @@ Two ways to apply them, chosen by the store:
   writes themselves.
 - *thread* (PostgreSQL): in a thread of its own, so that network round trips never block
   the loop.
+
+One run's failed write never costs another run its writes: when a batch fails, its
+writes are applied again one run at a time, each run in a transaction of its own, so
+only the run whose write the database refuses sees the error (on the future its
+`commit` returned). A run whose fire-and-forget writes were lost is listed in
+`lost_writes`, so that its final write can carry its whole tree; a run the server gave up
+on (its creation failed) is `discard`ed: what is still queued for it is dropped.
 """
 
 from __future__ import annotations
@@ -21,12 +28,13 @@ import contextlib
 import logging
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .base import FinishRun, InsertRun, Store, UpsertNodes, WriteOp
+from .base import FinishRun, InsertRun, Store, UpsertNodes, WriteOp, run_id_of
 
-__all__ = ["StoreWriter"]
+__all__ = ["DiscardedRunError", "StoreWriter"]
 
 log = logging.getLogger("cadenza.store")
 
@@ -36,6 +44,14 @@ class _Item:
     op: WriteOp | None
     future: asyncio.Future[None] | None = None
     loop: asyncio.AbstractEventLoop | None = None
+
+
+class DiscardedRunError(RuntimeError):
+    """The write belongs to a run the server gave up on; it was not applied."""
+
+
+_DISCARDED_KEEP = 10_000
+"""How many discarded runs the writer remembers (their writes may still be queued)."""
 
 
 class StoreWriter:
@@ -52,6 +68,12 @@ class StoreWriter:
         self._stopped = False
         self.batches = 0
         self.failures = 0
+        """Transactions that failed (a failed batch and each run that failed after it)."""
+        self.lost_writes: set[str] = set()
+        """Runs some of whose unawaited writes failed; cleared when the run's final write
+        commits."""
+        self._discarded: OrderedDict[str, None] = OrderedDict()
+        self._discard_lock = threading.Lock()
 
     def start(self) -> None:
         if self._started:
@@ -72,6 +94,16 @@ class StoreWriter:
         future: asyncio.Future[None] = loop.create_future()
         self._enqueue(_Item(op, future, loop))
         return future
+
+    def discard(self, run_id: str) -> None:
+        """Drop every write of `run_id` still queued, and any queued later (the server
+        calls this when a run's creation failed, and the writer itself when a run's
+        insert fails: its other rows would only fail in turn)."""
+        with self._discard_lock:
+            self._discarded[run_id] = None
+            while len(self._discarded) > _DISCARDED_KEEP:
+                self._discarded.popitem(last=False)
+        self.lost_writes.discard(run_id)
 
     async def close(self) -> None:
         """Apply everything queued, then stop."""
@@ -118,27 +150,90 @@ class StoreWriter:
             self._apply(batch, threadsafe=True)
 
     def _apply(self, batch: list[_Item], *, threadsafe: bool) -> None:
+        with self._discard_lock:
+            discarded = [
+                i for i in batch if i.op is not None and run_id_of(i.op) in self._discarded
+            ]
+        if discarded:
+            batch = [i for i in batch if i not in discarded]
+            error = DiscardedRunError("the run was discarded")
+            for item in discarded:
+                self._settle(item, error, threadsafe)
         ops = _merge([item.op for item in batch if item.op is not None])
-        error: BaseException | None = None
         try:
             self.store.apply(ops)
             self.batches += 1
         except Exception as exc:
             self.failures += 1
-            error = exc
-            log.exception("writing %d operations to the store failed", len(ops))
-            reset = getattr(self.store, "reset_connection", None)
-            if reset is not None:
-                reset()
+            self.store.reset_connection()
+            self._apply_by_run(batch, exc, threadsafe)
+            return
+        self._done(ops)
         for item in batch:
-            if item.future is None or item.loop is None:
-                continue
-            if not threadsafe:
-                _settle(item.future, error)
-                continue
-            # a closed loop raises RuntimeError: nobody is waiting any more
-            with contextlib.suppress(RuntimeError):
-                item.loop.call_soon_threadsafe(_settle, item.future, error)
+            self._settle(item, None, threadsafe)
+
+    def _apply_by_run(self, batch: list[_Item], first_error: Exception, threadsafe: bool) -> None:
+        """After a failed batch: each run's writes in a transaction of their own (unless
+        the batch held one run's writes only: those have failed already)."""
+        runs: dict[str, list[_Item]] = {}
+        for item in batch:
+            if item.op is not None:
+                runs.setdefault(run_id_of(item.op), []).append(item)
+        if len(runs) > 1:
+            log.warning(
+                "writing %d runs' operations to the store failed (%s: %s); "
+                "applying them run by run",
+                len(runs),
+                type(first_error).__name__,
+                first_error,
+            )
+        for run_id, items in runs.items():
+            ops = _merge([item.op for item in items if item.op is not None])
+            error: Exception | None = first_error if len(runs) == 1 else None
+            if error is None:
+                try:
+                    self.store.apply(ops)
+                    self.batches += 1
+                    self._done(ops)
+                except Exception as exc:
+                    self.failures += 1
+                    self.store.reset_connection()
+                    error = exc
+            if error is not None:
+                log.error(
+                    "writing %d operations of run %s to the store failed: %s: %s",
+                    len(ops),
+                    run_id,
+                    type(error).__name__,
+                    error,
+                )
+                if any(isinstance(item.op, InsertRun) for item in items):
+                    # the run's row is not there: whatever else is queued for it would
+                    # only fail on the foreign key, so it is dropped
+                    self.discard(run_id)
+                elif any(item.future is None for item in items):
+                    self.lost_writes.add(run_id)
+            for item in items:
+                self._settle(item, error, threadsafe)
+        for item in batch:
+            if item.op is None:  # a barrier: everything before it has been tried
+                self._settle(item, None, threadsafe)
+
+    def _done(self, ops: Sequence[WriteOp]) -> None:
+        for op in ops:
+            if isinstance(op, FinishRun):
+                self.lost_writes.discard(op.record.id)
+
+    @staticmethod
+    def _settle(item: _Item, error: BaseException | None, threadsafe: bool) -> None:
+        if item.future is None or item.loop is None:
+            return
+        if not threadsafe:
+            _settle(item.future, error)
+            return
+        # a closed loop raises RuntimeError: nobody is waiting any more
+        with contextlib.suppress(RuntimeError):
+            item.loop.call_soon_threadsafe(_settle, item.future, error)
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
@@ -155,7 +250,7 @@ def _merge(ops: Sequence[WriteOp]) -> list[WriteOp]:
     seen: set[tuple[str, str]] = set()
     out: list[WriteOp] = []
     for op in reversed(ops):
-        run_id = op.run_id if isinstance(op, UpsertNodes) else op.record.id
+        run_id = run_id_of(op)
         kept = []
         for row in reversed(op.nodes):
             key = (run_id, row.id)

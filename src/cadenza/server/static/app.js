@@ -80,16 +80,15 @@ function indexPage() {
   let cursor = null;
 
   function row(run) {
-    const rr = run.requirements_result || {};
-    const input = inputText(run.request);
+    const input = run.input_preview || "";
     return el("tr", { "data-run-id": run.id, "data-status": run.status },
       el("td", {}, el("a", { href: "/runs/" + encodeURIComponent(run.id), text: run.id.slice(0, 8) })),
       el("td", {}, el("span", { class: "status " + run.status, text: run.status })),
       el("td", { text: run.source }),
       el("td", { text: fmt.time(run.created_at) }),
       el("td", { text: input.length > 80 ? input.slice(0, 80) + "…" : input }),
-      el("td", { text: fmt.score(rr.score) }),
-      el("td", { text: rr.finish_reason || "" }),
+      el("td", { text: fmt.score(run.score) }),
+      el("td", { text: run.finish_reason || "" }),
       el("td", { text: String(run.usage.calls) }),
       el("td", { text: fmt.tokens(run.usage) }),
       el("td", { text: fmt.cost(run.usage.cost_usd, run.usage.unpriced_calls) }),
