@@ -383,7 +383,12 @@ def test_tightening_never_leaves_a_single_value() -> None:
 
 
 def test_formats_get_a_pattern_of_their_valid_forms() -> None:
-    for fmt, good in [("uri", "https://abc.org/x"), ("email", "a.b@cd.com"), ("ipv4", "10.2.3.4")]:
+    for fmt, good in [
+        ("uri", "https://abc.org/x"),
+        ("email", "a.b@cd.com"),
+        ("ipv4", "10.2.3.4"),
+        ("time", "23:59:01"),
+    ]:
         sent = engine_schema({"type": "string", "format": fmt}, 1)
         assert re.fullmatch(sent["pattern"].strip("^$"), good)
         assert OutputSpec.of({"type": "string", "format": fmt}).check(json.dumps(good)).ok
