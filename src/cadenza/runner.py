@@ -16,6 +16,7 @@ from .errors import InvalidTaskError
 from .models.base import Model
 from .models.pricing import price_for
 from .models.registry import resolve_model
+from .output.requirement import output_value, with_output_requirement
 from .planner import Outcome, Search, SearchSettings, overall_score
 from .planner.evaluation import Evaluator
 from .result import RequirementResult, RequirementsResult, Result
@@ -75,11 +76,16 @@ async def arun(
     models: list[ModelLike] | ModelLike | None = None,
     judge_model: ModelLike | None = None,
     system_prompt: str | None = None,
+    output_type: Any = None,
     options: RunOptions | None = None,
     on_event: Callable[[RunEvent], None] | None = None,
     control: RunControl | None = None,
 ) -> Result:
     """Run `input` against `requirements` within `budget`; return the best result found.
+
+    With `output_type` (a pydantic model, a type such as ``list[int]``, or a JSON Schema
+    dict) the answer must be JSON of that type: ``result.output`` is the validated value
+    (None if no answer matched) and ``result.result`` its text. See docs/typed-results.md.
 
     >>> import cadenza
     >>> from cadenza.testing import ScriptedModel
@@ -100,6 +106,7 @@ async def arun(
         models=[m.name for m in resolved] if resolved else None,
         judge_model=judge.name if judge else None,
         system_prompt=system_prompt,
+        output_type=output_type,
     )
     return await arun_task(
         task,
@@ -142,7 +149,8 @@ async def arun_task(
                 )
     requirements = _prepare_requirements(task.requirements, options.compile_requirements)
     task = task.model_copy(update={"requirements": requirements})
-    code = {r.name: _code_validator(r) for r in requirements if r.validator is not None}
+    task = with_output_requirement(task, models)
+    code = {r.name: _code_validator(r) for r in task.requirements if r.validator is not None}
 
     trace = TraceRecorder(on_event)
     ledger = BudgetLedger(task.budget)
@@ -191,6 +199,8 @@ def _prepare_requirements(reqs: list[Requirement], compile_them: bool) -> list[R
 
 def _code_validator(req: Requirement) -> Validator:
     v = req.validator
+    if isinstance(v, Validator):
+        return v
     if isinstance(v, str):
         return get_validator(v)
     if callable(v):
@@ -251,6 +261,7 @@ def _result(
     )
     return Result(
         result=best.text if best else "",
+        output=output_value(task, best.text) if best else None,
         requirements_result=RequirementsResult(
             score=score,
             finish_reason=outcome.finish_reason,
