@@ -106,7 +106,7 @@ async def test_retryable_errors_are_transient(
         await m.complete(REQUEST)
     await m.aclose()
     assert info.value.status_code == status
-    assert "busy" in str(info.value)
+    assert "busy" not in str(info.value)  # the upstream body is never repeated
     assert len(httpx2_mock.calls) == 1
 
 
@@ -118,7 +118,7 @@ async def test_401_is_permanent_and_names_the_key_variable(httpx2_mock: respx.Ro
     await m.aclose()
     assert info.value.status_code == 401
     assert "set ANTHROPIC_API_KEY" in str(info.value)
-    assert "invalid x-api-key" in str(info.value)
+    assert "invalid x-api-key" not in str(info.value)
 
 
 @pytest.mark.parametrize("status", [400, 403, 404])

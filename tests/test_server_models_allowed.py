@@ -231,11 +231,6 @@ async def leaky_upstream(scope: dict[str, Any], receive: Any, send: Any) -> None
     await send({"type": "http.response.body", "body": body})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the provider side is stream w4-models' (upstream errors as status + short "
-    "reason); this API-level test passes once it is merged: then remove this mark",
-)
 def test_run_errors_never_carry_an_upstream_body(tmp_path: Path) -> None:
     with AppThread(leaky_upstream, lifespan="off") as upstream:
         names = (f"{upstream.url}/v1#m", f"{upstream.url}/five/v1#m")

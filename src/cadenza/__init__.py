@@ -37,9 +37,12 @@ from .result import RequirementResult, RequirementsResult, Result, TraceNode, Us
 from .retrieval import FileSearch, Library, Passage
 from .runner import RunControl, RunOptions, arun, arun_task, run
 from .task import Budget, ChatMessage, Requirement, Task, make_task
+from .testing import register_fake_provider
 from .trace import RunEvent
 from .validators.base import CheckContext, Verdict, validator
 from .web import WebSearch
+
+register_fake_provider()  # "fake:" names, through the registry's public door
 
 __all__ = [
     "BlockedAddressError",

@@ -167,6 +167,9 @@ class Result(BaseModel):
     """The outcome of a run. Same shape in Python, in the CLI's ``--json`` and over HTTP."""
 
     result: str
+    output: Any = None
+    """With an output type: the best answer as a validated value (a pydantic model, a
+    list, a dict, ...); None when no answer matched the type, or without an output type."""
     requirements_result: RequirementsResult
     usage: Usage
     trace: list[TraceNode] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from .errors import InvalidTaskError
 from .models.base import Model
 from .models.pricing import price_for
 from .models.registry import resolve_model
+from .output.requirement import output_value, with_output_requirement
 from .planner import Outcome, Search, SearchSettings, overall_score
 from .planner.evaluation import Evaluator
 from .result import RequirementResult, RequirementsResult, Result
@@ -89,6 +90,7 @@ async def arun(
     models: list[ModelLike] | ModelLike | None = None,
     judge_model: ModelLike | None = None,
     system_prompt: str | None = None,
+    output_type: Any = None,
     options: RunOptions | None = None,
     on_event: Callable[[RunEvent], None] | None = None,
     control: RunControl | None = None,
@@ -101,6 +103,10 @@ async def arun(
     from them citing them (``[P1]``), and lists them in `Result.data_sources`.
     `library`: the document library a file search reads (a `Library` or a database
     URL; default: the default database's).
+
+    With `output_type` (a pydantic model, a type such as ``list[int]``, or a JSON Schema
+    dict) the answer must be JSON of that type: ``result.output`` is the validated value
+    (None if no answer matched) and ``result.result`` its text. See docs/typed-results.md.
 
     >>> import cadenza
     >>> from cadenza.testing import ScriptedModel
@@ -121,6 +127,7 @@ async def arun(
         models=[m.name for m in resolved] if resolved else None,
         judge_model=judge.name if judge else None,
         system_prompt=system_prompt,
+        output_type=output_type,
     )
     if not tools:
         return await arun_task(
@@ -177,7 +184,8 @@ async def arun_task(
     if tools is not None and tools.tools and options.source_requirements:
         requirements = _with_source_requirements(requirements)
     task = task.model_copy(update={"requirements": requirements})
-    code = {r.name: _code_validator(r) for r in requirements if r.validator is not None}
+    task = with_output_requirement(task, models)
+    code = {r.name: _code_validator(r) for r in task.requirements if r.validator is not None}
 
     trace = TraceRecorder(on_event)
     ledger = BudgetLedger(task.budget)
@@ -249,6 +257,8 @@ def _prepare_requirements(reqs: list[Requirement], compile_them: bool) -> list[R
 
 def _code_validator(req: Requirement) -> Validator:
     v = req.validator
+    if isinstance(v, Validator):
+        return v
     if isinstance(v, str):
         return get_validator(v)
     if callable(v):
@@ -309,6 +319,7 @@ def _result(
     )
     return Result(
         result=best.text if best else "",
+        output=output_value(task, best.text) if best else None,
         requirements_result=RequirementsResult(
             score=score,
             finish_reason=outcome.finish_reason,

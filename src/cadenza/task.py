@@ -16,6 +16,8 @@ from pydantic import (
 )
 
 from .errors import InvalidTaskError
+from .output.spec import OutputSpec
+from .validators.base import Validator
 
 __all__ = ["Budget", "BudgetPreset", "ChatMessage", "Requirement", "Task", "make_task"]
 
@@ -32,7 +34,8 @@ class Requirement(BaseModel):
     """One thing the answer must satisfy.
 
     `validator` is how it is checked: ``None`` for the LLM judge, the name of a
-    registered code validator, or a Python callable (which is registered on the fly).
+    registered code validator, a Python callable (which is registered on the fly), or a
+    `Validator` (with its repair).
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
@@ -41,7 +44,7 @@ class Requirement(BaseModel):
     description: str
     is_mandatory: bool = False
     weight: float = Field(default=1.0, gt=0)
-    validator: str | Callable[..., Any] | None = Field(default=None, exclude=True)
+    validator: str | Validator | Callable[..., Any] | None = Field(default=None, exclude=True)
     validator_args: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("description")
@@ -57,6 +60,8 @@ class Requirement(BaseModel):
             return None
         if isinstance(self.validator, str):
             return self.validator
+        if isinstance(self.validator, Validator):
+            return self.validator.name
         return getattr(self.validator, "__name__", "validator")
 
 
@@ -133,6 +138,8 @@ class Task(BaseModel):
     models: list[str] = Field(default_factory=lambda: [DEFAULT_MODEL])
     judge_model: str | None = None
     system_prompt: str | None = None
+    output: OutputSpec | None = Field(default=None, exclude=True)
+    """The output type: answers must be JSON it accepts (see `cadenza.output`)."""
 
     @field_validator("input")
     @classmethod
@@ -208,8 +215,13 @@ def make_task(
     models: list[str] | str | None = None,
     judge_model: str | None = None,
     system_prompt: str | None = None,
+    output_type: Any = None,
 ) -> Task:
-    """Build a `Task`, turning pydantic's errors into one `InvalidTaskError` per mistake."""
+    """Build a `Task`, turning pydantic's errors into one `InvalidTaskError` per mistake.
+
+    `output_type`: a JSON Schema (dict) or a type (pydantic model, ``list[int]``, ...) the
+    answer must be JSON for; None for free text."""
+    output = OutputSpec.of(output_type) if output_type is not None else None
     reqs: list[Requirement] = []
     try:
         for r in requirements or []:
@@ -232,6 +244,7 @@ def make_task(
             models=model_list,
             judge_model=judge_model,
             system_prompt=system_prompt,
+            output=output,
         )
     except ValidationError as exc:
         raise InvalidTaskError(_explain(exc)) from None

@@ -9,20 +9,26 @@
 exceptions to raise, or functions of the request), and answers judge calls with a
 function of (requirement, candidate) so that tests say what "good" means without
 writing judge prompts. Token counts are whitespace words, so they are predictable.
+
+The name ``fake:<anything>`` resolves to a `ScriptedModel`: `register_fake_provider`
+registers it through `cadenza.models.registry.register_provider` (``import cadenza``
+calls it; the registry itself knows nothing of this module).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
-from .models.base import Message, Model, ModelRequest, ModelResponse
-from .validators.judge import CANDIDATE_TAG
+from .judge_format import CANDIDATE_TAG
+from .models.base import Message, Model, ModelRequest, ModelResponse, ResponseFormat
+from .models.registry import register_provider
 
-__all__ = ["JUDGE_MARKER", "ScriptedModel", "count_words"]
+__all__ = ["JUDGE_MARKER", "ScriptedModel", "count_words", "register_fake_provider"]
 
 JUDGE_MARKER = f"<{CANDIDATE_TAG}>"
 """Judge prompts carry the candidate between these tags; the fake spots them by it."""
@@ -44,6 +50,9 @@ class ScriptedModel(Model):
     - `judge`: ``f(requirement_description, candidate) -> score | raw judge text``;
       a float in 0..1 is rendered as a well-formed judge answer.
     - `delay`: seconds each call takes (to test parallelism and deadlines).
+    - `formats`: the response format kinds (``"json_object"``, ``"json_schema"``,
+      ``"grammar"``) it claims to enforce (`supports`); it enforces nothing, but answers
+      judge calls in the form asked for, and records every request's `response_format`.
     """
 
     responses: Iterable[Script] = ()
@@ -52,6 +61,7 @@ class ScriptedModel(Model):
     default: Script | None = None
     delay: float = 0.0
     max_concurrency: int = 4
+    formats: Collection[str] = ()
     requests: list[ModelRequest] = field(default_factory=list)
     _queue: deque[Script] = field(default_factory=deque, init=False, repr=False)
     _last: Script | None = field(default=None, init=False, repr=False)
@@ -90,6 +100,9 @@ class ScriptedModel(Model):
     async def count_input_tokens(self, messages: tuple[Message, ...]) -> int:
         return sum(count_words(m.content) for m in messages)
 
+    def supports(self, response_format: ResponseFormat) -> bool:
+        return response_format.kind in self.formats
+
     def _next(self, request: ModelRequest) -> str:
         if self._queue:
             item = self._queue.popleft()
@@ -111,12 +124,27 @@ class ScriptedModel(Model):
         r = re.search(r"Requirement:\s*(.*?)\n", prompt)
         requirement = r.group(1).strip() if r else ""
         if self.judge is None:
-            return "SCORE: 10\nREASON: scripted judge accepts everything"
-        verdict = self.judge(requirement, candidate)
-        if isinstance(verdict, str):
-            return verdict
-        return f"SCORE: {round(verdict * 10)}\nREASON: scripted judge gave {verdict:.2f}"
+            score, reason = 10, "scripted judge accepts everything"
+        else:
+            verdict = self.judge(requirement, candidate)
+            if isinstance(verdict, str):
+                return verdict
+            score, reason = round(verdict * 10), f"scripted judge gave {verdict:.2f}"
+        fmt = request.response_format
+        if fmt is not None and fmt.kind != "grammar":
+            return json.dumps({"score": score, "reason": reason})
+        return f"SCORE: {score}\nREASON: {reason}"
 
 
 def _is_judge(request: ModelRequest) -> bool:
     return any(JUDGE_MARKER in m.content for m in request.messages)
+
+
+def register_fake_provider() -> None:
+    """Make ``fake:<anything>`` resolve to a fresh `ScriptedModel` (idempotent)."""
+    register_provider(
+        "fake",
+        lambda name, model: ScriptedModel(name=name),
+        forms=("fake:<anything>: a scripted test model (cadenza.testing.ScriptedModel)",),
+        replace=True,
+    )

@@ -1,19 +1,24 @@
-"""`cadenza eval ifeval ...`: benchmark runs and scoring of existing outputs."""
+"""`cadenza eval ifeval|jsonschema ...`: benchmark runs and scoring of existing outputs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+from rich.progress import Progress as ProgressBar
 from rich.table import Table
 
 from ..errors import InvalidTaskError
+from ..evals import jsonschema as js
 from ..evals.ifeval import ARMS, EvalConfig, load_rows, run_ifeval, score_responses
-from ..evals.plot import plot_accuracy_vs_tokens
+from ..evals.plot import plot_accuracy_vs_tokens, plot_coverage_by_subset
+from ..evals.resume import Progress
 
 __all__ = ["eval_group"]
 
@@ -79,7 +84,7 @@ def ifeval_command(
     unknown = [a for a in chosen if a not in ARMS]
     if unknown or not chosen:
         raise InvalidTaskError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
-    parsed_budget = json.loads(budget) if budget.strip().startswith("{") else budget
+    parsed_budget = _parse_budget(budget)
     cfg = EvalConfig(
         data=data,
         out=out,
@@ -91,23 +96,42 @@ def ifeval_command(
         arms=chosen,
     )
     console = Console(stderr=True)
-    with Progress(
+    report = _with_progress(
+        console, "prompts x arms", lambda tick: run_ifeval(cfg, on_progress=tick)
+    )
+    plot_accuracy_vs_tokens(report, out / "accuracy_vs_tokens.png")
+    _print_report(report)
+    for line in report["skipped_rows"]:
+        console.print(f"[yellow]skipped[/yellow] {line}")
+
+
+def _with_progress(
+    console: Console,
+    label: str,
+    start: Callable[[Progress], Coroutine[Any, Any, dict[str, Any]]],
+) -> dict[str, Any]:
+    """Run an evaluation with a progress bar on stderr; return its report."""
+    with ProgressBar(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
     ) as bar:
-        task = bar.add_task("prompts x arms", total=None)
-        report = asyncio.run(
-            run_ifeval(
-                cfg, on_progress=lambda done, total: bar.update(task, completed=done, total=total)
-            )
-        )
-    plot_accuracy_vs_tokens(report, out / "accuracy_vs_tokens.png")
-    _print_report(report)
-    for line in report["skipped_rows"]:
-        console.print(f"[yellow]skipped[/yellow] {line}")
+        task = bar.add_task(label, total=None)
+        return asyncio.run(start(lambda done, total: bar.update(task, completed=done, total=total)))
+
+
+def _parse_budget(budget: str) -> str | dict[str, Any]:
+    if not budget.strip().startswith("{"):
+        return budget
+    try:
+        value = json.loads(budget)
+    except ValueError as exc:
+        raise InvalidTaskError(f"--budget: not a JSON object ({exc})") from None
+    if not isinstance(value, dict):
+        raise InvalidTaskError("--budget: give low|medium|high or a JSON object of caps")
+    return value
 
 
 def _score_only(data: Path, responses: Path, out: Path) -> None:
@@ -164,3 +188,98 @@ def _print_report(report: dict[str, object]) -> None:
             f"{m['seconds_per_prompt']:.1f}",
         )
     Console().print(table)
+
+
+@eval_group.command("jsonschema")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="JSONL of JSON Schemas: one {id, subset, schema} object a line.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N schemas.")
+@click.option("--model", default="local:smollm2", show_default=True)
+@click.option(
+    "--budget",
+    default="low",
+    show_default=True,
+    help="Budget of each cadenza run: low|medium|high or a JSON object of caps.",
+)
+@click.option(
+    "--arms",
+    default=",".join(js.DEFAULT_ARMS),
+    show_default=True,
+    help=f"Comma-separated arms to run, of: {', '.join(js.ARMS)}.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Schemas evaluated at once (their seconds then include waiting for each other).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for results.jsonl, report.json and the plot; rerun to resume.",
+)
+def jsonschema_command(
+    data: Path, limit: int | None, model: str, budget: str, arms: str, concurrency: int, out: Path
+) -> None:
+    """JSONSchemaBench coverage: free, constrained and cadenza arms, per subset."""
+    cfg = js.JsonSchemaConfig(
+        data=data,
+        out=out,
+        model=model,
+        budget=_parse_budget(budget),
+        limit=limit,
+        arms=tuple(a.strip() for a in arms.split(",") if a.strip()),
+        concurrency=concurrency,
+    )
+    console = Console(stderr=True)
+    report = _with_progress(
+        console, "schemas x arms", lambda tick: js.run_jsonschema(cfg, on_progress=tick)
+    )
+    plot_coverage_by_subset(report, out / "coverage_by_subset.png")
+    _print_coverage(report)
+    for line in report["skipped_rows"]:
+        console.print(f"[yellow]skipped[/yellow] {line}")
+
+
+def _print_coverage(report: dict[str, Any]) -> None:
+    """Two tables, so that both fit a terminal: the arms, then coverage per subset."""
+    arms: dict[str, dict[str, Any]] = report["arms"]
+    table = Table(
+        "arm",
+        "coverage",
+        "without repairs",
+        "tokens/schema",
+        "calls/schema",
+        "s/schema",
+        title=f"JSON Schema coverage: {report['n_schemas']} schemas, {report['model']}, "
+        f"budget {report['budget']}",
+    )
+    for arm, m in arms.items():
+        table.add_row(
+            arm,
+            f"{100 * m['coverage']:.1f} %",
+            f"{100 * m['coverage_without_repairs']:.1f} %",
+            f"{m['tokens_per_schema']:.0f}",
+            f"{m['calls_per_schema']:.1f}",
+            f"{m['seconds_per_schema']:.1f}",
+        )
+    console = Console()
+    console.print(table)
+    subsets = list(report["subsets"])
+    by_subset = Table("subset", "schemas", *arms, title="coverage per subset")
+    for s in subsets:
+        by_subset.add_row(
+            s,
+            str(report["subsets"][s]),
+            *(
+                f"{100 * m['coverage_by_subset'][s]:.0f} %" if s in m["coverage_by_subset"] else "-"
+                for m in arms.values()
+            ),
+        )
+    console.print(by_subset)

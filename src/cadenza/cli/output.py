@@ -45,8 +45,8 @@ class Progress:
             self.status = None
 
 
-def print_result(result: Result) -> None:
-    console = Console()
+def print_result(result: Result, *, console: Console | None = None) -> None:
+    console = console or Console()
     rr = result.requirements_result
     console.rule("result")
     if result.result:

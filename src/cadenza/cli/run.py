@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,6 +19,7 @@ from ..sources.tools import Tool
 from ..task import Budget
 from ..web import WebSearch
 from .output import Progress, print_result
+from .schema import load_schema, print_typed_result, valid
 
 __all__ = ["ExitCode", "exit_code", "run_command"]
 
@@ -58,7 +60,8 @@ Exit codes:
   0  the threshold was reached and every mandatory requirement is met
   1  an answer, but below the threshold or a mandatory requirement is unmet
   2  usage error: nothing ran (the message says what to change)
-  3  no usable answer, or the run failed (its best candidate and trace still print)
+  3  no usable answer (with --schema: none matched it), or the run failed (its best
+     candidate and trace still print)
 """
 
 
@@ -130,6 +133,13 @@ Exit codes:
     help="With --web-search: search only this site (ending in /) or read this page; repeat.",
 )
 @click.option("--db", "db_url", metavar="URL", help="The library's database (with --file-search).")
+@click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A JSON Schema file: the answer must be JSON that validates against it; the "
+    "validated JSON is printed on stdout, the rest on stderr.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the result object as JSON.")
 def run_command(
     instruction: str,
@@ -150,6 +160,7 @@ def run_command(
     web_search: bool,
     urls: tuple[str, ...],
     db_url: str | None,
+    schema_file: Path | None,
     as_json: bool,
 ) -> None:
     """Run INSTRUCTION, improving the answer until it meets every requirement.
@@ -168,6 +179,7 @@ def run_command(
     hard_cap = any(v is not None for v in (max_tokens, max_usd, max_calls))
     budget: dict[str, Any] = {"preset": preset or (None if hard_cap else "low"), **caps}
     Budget.coerce(budget)  # fail early, before any model loads
+    output_type = load_schema(schema_file) if schema_file is not None else None
     reqs: list[dict[str, Any]] = [
         {"description": r[1:], "is_mandatory": True} if r.startswith("!") else {"description": r}
         for r in requirements
@@ -191,6 +203,7 @@ def run_command(
             models=list(models) or None,
             judge_model=judge_model,
             system_prompt=system_prompt,
+            output_type=output_type,
             options=RunOptions(
                 compile_requirements=not no_compile, search=SearchSettings(repairs=not no_repair)
             ),
@@ -203,9 +216,15 @@ def run_command(
         progress.stop()
     if as_json:
         click.echo(result.model_dump_json(indent=2))
+    elif output_type is not None:
+        print_typed_result(result)
     else:
         print_result(result)
     code = exit_code(result, threshold)
-    if code == ExitCode.NO_ANSWER and not as_json:
+    if output_type is not None and not valid(result):
+        code = ExitCode.NO_ANSWER  # stdout stays empty: nothing usable was printed
+        if not as_json:
+            click.echo("Error: no answer matched the schema within the budget", err=True)
+    elif code == ExitCode.NO_ANSWER and not as_json:
         click.echo(f"Error: {result.requirements_result.finish_message}", err=True)
     sys.exit(int(code))

@@ -265,6 +265,9 @@ class CallRunner:
         detail: dict[str, object] = {"finish_reason": response.finish_reason, "max_tokens": out_cap}
         if c.response_format is not None:
             detail["constrained"] = c.response_format.kind
+        gaps = response.extra.get("constraint_gaps")
+        if gaps:  # what the provider could not enforce of the response format
+            detail["constraint_gaps"] = gaps
         if (spent.input_tokens, spent.output_tokens) != (
             response.input_tokens,
             response.output_tokens,

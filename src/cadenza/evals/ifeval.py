@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from ..task import Budget, Requirement, make_task
 from ..trace import TraceRecorder
 from ..validators.ifeval import INSTRUCTION_IDS, score_response
 from .ifeval_requirements import describe_instruction
+from .resume import Progress, read_results, run_resumable
 
 __all__ = [
     "ARMS",
@@ -232,22 +233,7 @@ async def _oracle(row: IFEvalRow, cfg: EvalConfig, model: Model, started: float)
 
 
 # -- the whole evaluation ---------------------------------------------------------------
-def _done(path: Path) -> dict[tuple[str, str], ArmOutcome]:
-    done: dict[tuple[str, str], ArmOutcome] = {}
-    if not path.exists():
-        return done
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            o = ArmOutcome(**json.loads(line))
-        except (ValueError, TypeError):
-            continue  # a line cut by an interruption
-        done[(o.key, o.arm)] = o
-    return done
-
-
-async def run_ifeval(
-    cfg: EvalConfig, *, on_progress: Callable[[int, int], None] | None = None
-) -> dict[str, Any]:
+async def run_ifeval(cfg: EvalConfig, *, on_progress: Progress | None = None) -> dict[str, Any]:
     """Run every arm on every row (resuming from ``out/results.jsonl``); write the report."""
     if cfg.mode not in ("code", "judge"):
         raise InvalidTaskError(f"mode must be 'code' or 'judge', not {cfg.mode!r}")
@@ -258,20 +244,16 @@ async def run_ifeval(
     model = resolve_model(cfg.model)
     cfg.out.mkdir(parents=True, exist_ok=True)
     results_path = cfg.out / "results.jsonl"
-    done = _done(results_path)
+    done = {(o.key, o.arm): o for o in read_results(results_path, lambda d: ArmOutcome(**d))}
     todo = [(row, arm) for row in rows for arm in cfg.arms if (row.key, arm) not in done]
-    total, finished = len(rows) * len(cfg.arms), len(rows) * len(cfg.arms) - len(todo)
-    if on_progress:
-        on_progress(finished, total)
-    with results_path.open("a", encoding="utf-8") as sink:
-        for row, arm in todo:
-            outcome = await _run_arm(arm, row, cfg, model)
-            done[(row.key, arm)] = outcome
-            sink.write(json.dumps(outcome.__dict__) + "\n")
-            sink.flush()
-            finished += 1
-            if on_progress:
-                on_progress(finished, total)
+
+    async def one(job: tuple[IFEvalRow, str]) -> ArmOutcome:
+        return await _run_arm(job[1], job[0], cfg, model)
+
+    for outcome in await run_resumable(
+        todo, one, results_path, total=len(rows) * len(cfg.arms), on_progress=on_progress
+    ):
+        done[(outcome.key, outcome.arm)] = outcome
     keys = {r.key for r in rows}
     report = summarize([o for (k, _), o in done.items() if k in keys], cfg, len(rows), skipped)
     (cfg.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -7,11 +7,10 @@ from typing import Any
 
 from ..errors import UsageError
 
-__all__ = ["plot_accuracy_vs_tokens"]
+__all__ = ["plot_accuracy_vs_tokens", "plot_coverage_by_subset"]
 
 
-def plot_accuracy_vs_tokens(report: dict[str, Any], path: Path) -> Path:
-    """One point per arm: prompt-level strict accuracy against tokens per prompt."""
+def _pyplot() -> Any:
     try:
         import matplotlib
 
@@ -19,6 +18,12 @@ def plot_accuracy_vs_tokens(report: dict[str, Any], path: Path) -> Path:
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError("the plot needs matplotlib: pip install 'cadenza[eval]'") from None
+    return plt
+
+
+def plot_accuracy_vs_tokens(report: dict[str, Any], path: Path) -> Path:
+    """One point per arm: prompt-level strict accuracy against tokens per prompt."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     for arm, m in report["arms"].items():
         x, y = m["tokens_per_prompt"], 100 * m["prompt_strict"]
@@ -30,6 +35,31 @@ def plot_accuracy_vs_tokens(report: dict[str, Any], path: Path) -> Path:
     ax.set_ylim(bottom=0, top=max(10.0, ax.get_ylim()[1] * 1.1))
     ax.set_xlim(left=0, right=ax.get_xlim()[1] * 1.35)  # room for the labels
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_coverage_by_subset(report: dict[str, Any], path: Path) -> Path:
+    """Grouped bars: each arm's coverage (share of schemas with a valid instance) per
+    subset and overall, with tokens per schema in the legend."""
+    plt = _pyplot()
+    subsets = [*report["subsets"], "all"]
+    arms = report["arms"]
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(subsets) + 2), 4), dpi=120)
+    width = 0.8 / max(1, len(arms))
+    for i, (arm, m) in enumerate(arms.items()):
+        values = [100 * m["coverage_by_subset"].get(s, 0.0) for s in subsets[:-1]]
+        values.append(100 * m["coverage"])
+        xs = [j + (i - (len(arms) - 1) / 2) * width for j in range(len(subsets))]
+        ax.bar(xs, values, width, label=f"{arm} ({m['tokens_per_schema']:.0f} tokens/schema)")
+    ax.set_xticks(range(len(subsets)), subsets, rotation=20)
+    ax.set_ylabel("schemas with a valid instance (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(f"JSON Schema coverage, {report['n_schemas']} schemas, {report['model']}")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -1,10 +1,14 @@
-"""Models: one interface (`Model`), providers behind it, resolved by name."""
+"""Models: one interface (`Model`), providers behind it, resolved by name.
+
+Importing this package registers the built-in providers (`providers.register_builtins`).
+"""
 
 from .anthropic import AnthropicModel
-from .base import Message, Model, ModelRequest, ModelResponse
+from .base import Message, Model, ModelRequest, ModelResponse, ResponseFormat
 from .local import LocalModel, shutdown_embedded_servers
 from .openai import OpenAICompatibleModel
 from .pricing import Price, cost_usd, price_for, register_price
+from .providers import register_builtins
 from .registry import (
     ModelInfo,
     ProviderFactory,
@@ -13,6 +17,8 @@ from .registry import (
     register_provider,
     resolve_model,
 )
+
+register_builtins()
 
 __all__ = [
     "AnthropicModel",
@@ -25,10 +31,12 @@ __all__ = [
     "OpenAICompatibleModel",
     "Price",
     "ProviderFactory",
+    "ResponseFormat",
     "available_models",
     "clear_model_cache",
     "cost_usd",
     "price_for",
+    "register_builtins",
     "register_price",
     "register_provider",
     "resolve_model",

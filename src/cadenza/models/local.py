@@ -6,7 +6,8 @@ the package is never imported, only its file is located). ``local:/path/model.gg
 serves any GGUF file.
 
 `xllamacpp` runs llama.cpp's HTTP server in-process on a free loopback port; a
-`LocalModel` is an `OpenAICompatibleModel` pointed at it. There is one server per GGUF
+`LocalModel` is an `OpenAICompatibleModel` pointed at it, with llama.cpp's constrained
+decoding (JSON Schema, JSON mode, GBNF grammars). There is one server per GGUF
 file per process, started on first use (in a worker thread, so the event loop keeps
 running) and shared by every `LocalModel` of that file.
 
@@ -29,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelNotFoundError, UsageError
 from .base import Message
+from .constraints import LLAMACPP
 from .openai import OpenAICompatibleModel
+from .status import CONTEXT_TOO_LONG, BadRequestReason
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -165,6 +168,7 @@ class LocalModel(OpenAICompatibleModel):
             max_concurrency=self.n_parallel,
             unreachable_hint="the embedded llama.cpp server has stopped",
             not_found_hint="the embedded llama.cpp server does not serve it",
+            constraints=LLAMACPP,
         )
 
     async def count_input_tokens(self, messages: tuple[Message, ...]) -> int:
@@ -215,14 +219,17 @@ class LocalModel(OpenAICompatibleModel):
         self.base_url = f"{running.root_url}/v1"
         return self.base_url
 
-    def _explain_bad_request(self, message: str) -> str:
-        if "context" in message.lower():
+    def _bad_request_reason(self, upstream: str) -> BadRequestReason | None:
+        reason = super()._bad_request_reason(upstream)
+        if reason is CONTEXT_TOO_LONG:
             per_slot = self.n_ctx // self.n_parallel
-            return (
-                f"{message}; each of the {self.n_parallel} parallel slots has {per_slot} "
-                "tokens of context: raise CADENZA_LOCAL_CTX or lower CADENZA_LOCAL_PARALLEL"
+            return BadRequestReason(
+                reason.reason,
+                f"each of the {self.n_parallel} parallel slots has {per_slot} tokens of "
+                "context: shorten the input, or raise CADENZA_LOCAL_CTX or lower "
+                "CADENZA_LOCAL_PARALLEL",
             )
-        return message
+        return reason
 
 
 def _check_gguf(path: Path) -> Path:

@@ -12,25 +12,32 @@ that loop shuts down.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PermanentProviderError, ProviderError, TransientProviderError
-from .base import Message, Model, ModelRequest, ModelResponse
+from .base import Message, Model, ModelRequest, ModelResponse, ResponseFormat
+from .constraints import (
+    FORMAT_DROPPED,
+    JSON_OBJECT_NOTE,
+    NO_CONSTRAINTS,
+    ConstraintDialect,
+    WireConstraint,
+)
+from .per_loop import PerLoopClients
+from .status import (
+    FORMAT_REFUSED,
+    BadRequestReason,
+    map_status,
+    reason_for_bad_request,
+    upstream_text,
+)
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-__all__ = ["OpenAICompatibleModel", "PerLoopClients", "map_status", "server_message"]
-
-C = TypeVar("C")
-
-TRANSIENT_STATUS = frozenset({408, 409, 425, 429})
-"""4xx statuses worth retrying (every 5xx is): timeout, conflict, too early, rate limit."""
+__all__ = ["OpenAICompatibleModel"]
 
 
 class OpenAICompatibleModel(Model):
@@ -40,6 +47,8 @@ class OpenAICompatibleModel(Model):
     - `model_id`: the ``model`` field sent to the server; None asks the server (``GET
       /models``) on first use and takes the first model it lists.
     - `base_url`: the API root, ending in ``/v1`` for most servers.
+    - `constraints`: how this server constrains decoding (see `cadenza.models.constraints`);
+      the default, none, makes `supports` say no to every response format.
     - `api_key_env`, `unreachable_hint`, `not_found_hint`: make error messages say what to do.
     """
 
@@ -55,6 +64,7 @@ class OpenAICompatibleModel(Model):
         api_key_env: str | None = None,
         unreachable_hint: str = "check the URL",
         not_found_hint: str = "check the model name and that the URL is the API root (…/v1)",
+        constraints: ConstraintDialect = NO_CONSTRAINTS,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, not {max_concurrency}")
@@ -67,6 +77,7 @@ class OpenAICompatibleModel(Model):
         self.api_key_env = api_key_env
         self.unreachable_hint = unreachable_hint
         self.not_found_hint = not_found_hint
+        self.constraints = constraints
         self._clients: PerLoopClients[AsyncOpenAI] = PerLoopClients(_close_openai)
         # Adapted on the server's word: newer OpenAI models take only `max_completion_tokens`
         # and some reasoning models reject a `temperature`.
@@ -75,13 +86,24 @@ class OpenAICompatibleModel(Model):
 
     # -- the Model interface ------------------------------------------------------------
 
+    def supports(self, response_format: ResponseFormat) -> bool:
+        return self.constraints.supports(response_format)
+
     async def complete(self, request: ModelRequest) -> ModelResponse:
         import openai
 
         client = await self._client()
         model_id = await self._resolve_model_id(client)
         messages = [_to_openai(m) for m in request.messages]
-        for _ in range(3):
+        wire: WireConstraint | None = None
+        if request.response_format is not None:
+            wire = self.constraints.wire(request.response_format)
+            if wire.needs_json_word and not any(
+                "json" in m.content.lower() for m in request.messages
+            ):
+                messages.insert(0, {"role": "system", "content": JSON_OBJECT_NOTE})
+        gaps = wire.gaps if wire else ()
+        for _ in range(4):
             token_param = self._token_param
             send_temperature = self._send_temperature
             try:
@@ -95,22 +117,43 @@ class OpenAICompatibleModel(Model):
                     temperature=request.temperature if send_temperature else openai.omit,
                     seed=request.seed if request.seed is not None else openai.omit,
                     timeout=request.timeout if request.timeout is not None else openai.not_given,
+                    response_format=(
+                        _response_format(wire.response_format)
+                        if wire is not None and wire.response_format is not None
+                        else openai.omit
+                    ),
+                    extra_body=wire.extra_body if wire is not None and wire.extra_body else None,
                 )
                 break
             except openai.BadRequestError as exc:
-                what = server_message(exc).lower()
-                if token_param == "max_tokens" and "max_completion_tokens" in what:
+                said = upstream_text(exc).lower()  # read to adapt, never repeated
+                if token_param == "max_tokens" and "max_completion_tokens" in said:
                     self._token_param = "max_completion_tokens"
                     continue
-                if send_temperature and "temperature" in what and "unsupported" in what:
+                if send_temperature and "temperature" in said and "unsupported" in said:
                     self._send_temperature = False
+                    continue
+                if wire is not None and reason_for_bad_request(said) is FORMAT_REFUSED:
+                    # The call still runs, unconstrained; cadenza validates the answer.
+                    wire, gaps = None, (FORMAT_DROPPED,)
                     continue
                 raise self._map_error(exc, request.timeout) from exc
             except openai.OpenAIError as exc:
                 raise self._map_error(exc, request.timeout) from exc
-        else:  # pragma: no cover - the loop breaks or raises within three tries
+        else:  # pragma: no cover - the loop breaks or raises within four tries
             raise PermanentProviderError(f"{self.name}: the server keeps rejecting the request")
-        return await self._to_response(completion, request, send_temperature)
+        try:
+            response = await self._to_response(completion, request, send_temperature)
+        except ProviderError:
+            raise
+        except Exception as exc:  # a body the SDK let through but that is not a completion
+            raise PermanentProviderError(
+                f"{self.name}: {self.base_url} sent an answer that is not a chat completion; "
+                "check that the URL is an OpenAI-compatible API root (…/v1)"
+            ) from exc
+        if gaps:
+            response.extra["constraint_gaps"] = list(gaps)
+        return response
 
     async def aclose(self) -> None:
         """Close this event loop's connections (other loops' close when those loops end)."""
@@ -122,8 +165,9 @@ class OpenAICompatibleModel(Model):
         """The API root to talk to; `LocalModel` starts its server here."""
         return self.base_url
 
-    def _explain_bad_request(self, message: str) -> str:
-        return message
+    def _bad_request_reason(self, upstream: str) -> BadRequestReason | None:
+        """Our reason for a 400, read from (never quoting) the server's message."""
+        return reason_for_bad_request(upstream)
 
     # -- internals --------------------------------------------------------------------
 
@@ -147,13 +191,19 @@ class OpenAICompatibleModel(Model):
 
         try:
             page = await client.models.list()
+            ids = [str(m.id) for m in page.data if getattr(m, "id", None)]
         except openai.OpenAIError as exc:
             raise self._map_error(exc, None) from exc
-        if not page.data:
+        except Exception as exc:  # a body that is not a model list
+            raise PermanentProviderError(
+                f"{self.name}: {self.base_url} did not list its models; "
+                f"name one as {self.base_url}#<model>"
+            ) from exc
+        if not ids:
             raise PermanentProviderError(
                 f"{self.name}: {self.base_url} lists no models; name one as {self.base_url}#<model>"
             )
-        self.model_id = page.data[0].id
+        self.model_id = ids[0]
         return self.model_id
 
     async def _to_response(
@@ -163,8 +213,10 @@ class OpenAICompatibleModel(Model):
             raise PermanentProviderError(f"{self.name}: {self.base_url} returned no choices")
         choice = completion.choices[0]
         text = choice.message.content or ""
+        if not isinstance(text, str):
+            raise TypeError("the message content is not text")
         finish = str(choice.finish_reason or "stop")
-        extra: dict[str, object] = {"served_model": completion.model}
+        extra: dict[str, object] = {"served_model": str(completion.model)[:200]}
         usage = completion.usage
         if usage is not None and usage.prompt_tokens is not None:
             input_tokens = int(usage.prompt_tokens)
@@ -202,139 +254,27 @@ class OpenAICompatibleModel(Model):
                 f"{self.unreachable_hint}"
             )
         if isinstance(exc, openai.APIStatusError):
-            return self._map_status(exc.status_code, server_message(exc))
-        return PermanentProviderError(f"{self.name}: {type(exc).__name__}: {exc}")
-
-    def _map_status(self, status: int, detail: str) -> ProviderError:
-        return map_status(
-            self.name,
-            self.base_url,
-            status,
-            detail,
-            model_id=self.model_id,
-            api_key_env=self.api_key_env,
-            not_found_hint=self.not_found_hint,
-            explain_bad_request=self._explain_bad_request,
-        )
-
-
-class PerLoopClients(Generic[C]):
-    """One SDK client per event loop, closed when that loop shuts down.
-
-    HTTP connections belong to the loop that opened them, and a model resolved once is
-    shared by every ``cadenza.run`` (each runs its own loop), so each loop gets its own
-    client. A "keeper" async generator started on the loop is finalized by the loop's
-    ``shutdown_asyncgens()`` (``asyncio.run`` and pytest-asyncio call it), and closes the
-    client while its loop can still do so.
-    """
-
-    def __init__(self, close: Callable[[C], Awaitable[None]]) -> None:
-        self._close = close
-        self._lock = threading.Lock()
-        self._clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[C, AsyncGenerator[None, None]]
-        ] = weakref.WeakKeyDictionary()
-
-    async def get(self, make: Callable[[], Awaitable[C]]) -> C:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            entry = self._clients.get(loop)
-        if entry is not None:
-            return entry[0]
-        client = await make()
-        with self._lock:
-            entry = self._clients.get(loop)
-            if entry is None:
-                keeper = self._keeper(client)
-                self._clients[loop] = (client, keeper)
-        if entry is not None:  # another task of this loop got there first
-            await self._close(client)
-            return entry[0]
-        await keeper.__anext__()  # runs to its `yield` at once: no other task sees it unstarted
-        return client
-
-    async def aclose(self) -> None:
-        """Close the running loop's client (the others close as their loops end)."""
-        with self._lock:
-            entry = self._clients.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry[1].aclose()
-
-    async def _keeper(self, client: C) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await self._close(client)
-
-
-def map_status(
-    name: str,
-    where: str,
-    status: int,
-    detail: str,
-    *,
-    model_id: str | None,
-    api_key_env: str | None,
-    not_found_hint: str,
-    explain_bad_request: Callable[[str], str] | None = None,
-) -> ProviderError:
-    """The cadenza error for an HTTP error status from a provider (shared by providers)."""
-    said = f": {detail}" if detail else ""
-    if status == 429:
-        return TransientProviderError(
-            f"{name}: rate limited by {where} (429){said}; wait, or lower the concurrency",
-            status_code=status,
-        )
-    if status >= 500:
-        return TransientProviderError(
-            f"{name}: server error {status} at {where}{said}", status_code=status
-        )
-    if status in TRANSIENT_STATUS:
-        return TransientProviderError(
-            f"{name}: HTTP {status} from {where}{said}", status_code=status
-        )
-    if status == 401:
-        fix = f"set {api_key_env} to a valid key" if api_key_env else "check the API key"
+            status = exc.status_code
+            return map_status(
+                self.name,
+                where,
+                status,
+                model_id=self.model_id,
+                api_key_env=self.api_key_env,
+                not_found_hint=self.not_found_hint,
+                bad_request=(
+                    self._bad_request_reason(upstream_text(exc)) if 400 <= status < 500 else None
+                ),
+            )
         return PermanentProviderError(
-            f"{name}: {where} rejected the API key (401){said}; {fix}", status_code=status
+            f"{self.name}: {where} sent an answer cadenza cannot read ({type(exc).__name__}); "
+            "check that the URL is an OpenAI-compatible API root (…/v1)"
         )
-    if status == 403:
-        return PermanentProviderError(
-            f"{name}: permission denied by {where} (403){said}; check that your key may use "
-            f"{model_id or 'this model'}",
-            status_code=status,
-        )
-    if status == 404:
-        what = f"model {model_id!r}" if model_id else "the endpoint"
-        return PermanentProviderError(
-            f"{name}: {where} could not find {what} (404){said}; {not_found_hint}",
-            status_code=status,
-        )
-    if status == 400 and explain_bad_request is not None:
-        detail = explain_bad_request(detail)
-        said = f": {detail}" if detail else ""
-    return PermanentProviderError(
-        f"{name}: {where} rejected the request ({status}){said}", status_code=status
-    )
 
 
-def server_message(exc: Exception) -> str:
-    """The server's own words from an SDK error body, else the SDK's message."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, Mapping):
-        inner = body.get("error", body)
-        if isinstance(inner, Mapping):
-            message = inner.get("message")
-            if isinstance(message, str) and message:
-                return message
-        elif isinstance(inner, str) and inner:
-            return inner
-        message = body.get("message")
-        if isinstance(message, str) and message:
-            return message
-    elif isinstance(body, str) and body:
-        return body[:500]
-    return str(getattr(exc, "message", "") or exc)
+def _response_format(fields: dict[str, Any]) -> Any:
+    """The SDK types `response_format` as a union of TypedDicts; ours is built to match."""
+    return fields
 
 
 async def _close_openai(client: AsyncOpenAI) -> None:

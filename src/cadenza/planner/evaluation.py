@@ -18,7 +18,12 @@ from ..models.base import Model
 from ..task import Requirement, Task
 from ..trace import RunEvent, TraceRecorder
 from ..validators.base import CheckContext, Validator, run_validator
-from ..validators.judge import UnparseableJudgement, judge_messages, parse_judgement
+from ..validators.judge import (
+    UnparseableJudgement,
+    judge_messages,
+    parse_judgement,
+    verdict_format,
+)
 from .state import Candidate, Judged, RunState, rank_key
 
 __all__ = ["Evaluator"]
@@ -101,18 +106,22 @@ class Evaluator:
         return Judged(verdict.score, verdict.reason, label)
 
     async def _judge(self, cand: Candidate, req: Requirement) -> Judged | None:
+        """One LLM judgement; held to the verdict format where the judge can enforce one,
+        so that its answer always parses."""
         label = f"judge:{self.judge.name}"
+        fmt = verdict_format(self.judge)
         try:
             response, node = await self.calls.call(
                 kind="judge",
                 parent=cand.node_id,
                 model=self.judge,
-                messages=judge_messages(req.description, cand.text),
+                messages=judge_messages(req.description, cand.text, fmt),
                 max_tokens=JUDGE_MAX_TOKENS,
                 min_tokens=8,
                 temperature=0.0,
                 candidate_id=cand.id,
                 requirement=req.name,
+                response_format=fmt,
             )
         except BudgetExhausted:
             return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner
 from ..engine.cancel import cancel_and_wait
 from ..models.base import Model
+from ..output.requirement import response_format_for
 from ..result import FinishReason, TraceNode
 from ..task import Task
 from ..trace import RunEvent, TraceRecorder
@@ -163,6 +164,7 @@ class Search:
                 min_tokens=16,
                 temperature=action.temperature,
                 candidate_id=cid,
+                response_format=response_format_for(self.task, model, state),
             )
         except BudgetExhausted as exc:
             self._budget_hit = True

@@ -7,7 +7,10 @@
 `POST /studio/v1/maestro/runs` starts a run and answers ``{id, status, ...}`` at once;
 `GET /studio/v1/maestro/runs/{id}` reports it. cadenza's extensions (all optional):
 numeric budgets, `threshold`, `judge_model`, `max_output_tokens`, `requirements[].weight`,
-`requirements[].validator` (a registered validator's name) and `usage` in every answer.
+`requirements[].validator` (a registered validator's name), `output_schema` (a JSON Schema
+the answer must match: the run then has an `output`, the validated JSON) and `usage` in
+every answer. The SDK passes extensions as keyword arguments:
+``runs.create_and_poll(input=..., output_schema={...})``.
 
 Tools: ``file_search`` (the server's document library, `/studio/v1/library/files`) and
 ``web_search`` (when the operator configured a provider), with their options in the tool
@@ -39,6 +42,7 @@ from .schemas import (
     requirement_dicts,
     usage_of,
 )
+from .typed import check_output_schema, output_of
 
 __all__ = ["MaestroRunCreate", "MaestroRunOut", "maestro_out", "router", "spec_from_maestro"]
 
@@ -99,6 +103,11 @@ class MaestroRunCreate(BaseModel):
         le=100_000,
         description="cadenza: cap on the tokens of one generation.",
     )
+    output_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="cadenza: a JSON Schema the answer must match; the run's `output` is "
+        "then the validated JSON (null if no answer matched within the budget).",
+    )
 
 
 class MaestroRequirementOut(BaseModel):
@@ -123,6 +132,11 @@ class MaestroRunOut(BaseModel):
     data_sources: dict[str, Any] | None = None
     error: RunError | None = None
     usage: Usage = Field(description="cadenza: tokens, calls and cost so far.")
+    output: Any = Field(
+        default=None,
+        description="cadenza: with an output_schema, the answer as validated JSON (null "
+        "while in progress, or if no answer matched).",
+    )
 
 
 def spec_from_maestro(body: MaestroRunCreate, source: str, *, web_available: bool) -> RunSpec:
@@ -142,6 +156,11 @@ def spec_from_maestro(body: MaestroRunCreate, source: str, *, web_available: boo
         judge_model=body.judge_model,
         system_prompt=system,
         max_output_tokens=body.max_output_tokens,
+        output_schema=(
+            check_output_schema(body.output_schema, "output_schema")
+            if body.output_schema is not None
+            else None
+        ),
         request=body.model_dump(mode="json", exclude_none=True),
         tools=tools,
     )
@@ -205,6 +224,7 @@ def maestro_out(record: RunRecord, data_sources: DataSources | None = None) -> M
         ),
         error=RunError(message=record.error) if record.error else None,
         usage=usage_of(record),
+        output=output_of(record),
     )
 
 

@@ -9,6 +9,12 @@
     )
     reply.choices[0].message.content, reply.cadenza["requirements"]
 
+``response_format`` ``json_object`` or ``json_schema`` (strict or not; what
+``client.chat.completions.parse(response_format=MyModel)`` sends) makes the answer a typed
+result: cadenza validates every candidate against the schema (constraining decoding where
+the model can), and the reply's content is the validated JSON; if no answer matched
+within the budget, ``message.refusal`` says why (and ``parse`` gives ``parsed=None``).
+
 Each completion is a cadenza run (stored, listed at /v1/runs, shown on the web page).
 With ``stream=True`` progress comes as SSE comments while the run goes on, then the
 answer as ``chat.completion.chunk`` deltas, the per-requirement results on the last one.
@@ -38,6 +44,7 @@ from .schemas import (
     requirement_dicts,
     usage_of,
 )
+from .typed import output_of, refusal_of, schema_of_format
 
 __all__ = ["ChatCompletionRequest", "router"]
 
@@ -106,7 +113,9 @@ class ChatCompletionRequest(BaseModel):
 class ChatMessageOut(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
-    refusal: None = None
+    refusal: str | None = None
+    """With a response_format: why no answer matched the schema (the content is then the
+    best answer found, which does not)."""
 
 
 class Choice(BaseModel):
@@ -230,12 +239,7 @@ def _spec(body: ChatCompletionRequest, catalog: ModelCatalog) -> RunSpec:
             param="tools",
             code="unsupported_tool",
         )
-    if body.response_format and body.response_format.get("type") != "text":
-        raise ApiError(
-            400,
-            "response_format: only 'text' is supported; state the format as a requirement",
-            param="response_format",
-        )
+    output_schema = schema_of_format(body.response_format)
     options = body.cadenza or CadenzaOptions()
     return RunSpec(
         source="openai",
@@ -246,6 +250,7 @@ def _spec(body: ChatCompletionRequest, catalog: ModelCatalog) -> RunSpec:
         models=models,
         judge_model=options.judge_model,
         max_output_tokens=body.max_completion_tokens or body.max_tokens,
+        output_schema=output_schema,
         request=body.model_dump(mode="json", exclude_none=True),
         models_param="model",
     )
@@ -309,6 +314,7 @@ def _extension(record: RunRecord) -> dict[str, Any]:
         "models": record.models,
         "seconds": record.seconds,
         "error": record.error,
+        "output": output_of(record),
     }
 
 
@@ -326,7 +332,9 @@ def _completion(record: RunRecord, model: str) -> ChatCompletionOut:
         id=f"chatcmpl-{record.id}",
         created=int(record.created_at),
         model=model,
-        choices=[Choice(message=ChatMessageOut(content=record.result or ""))],
+        choices=[
+            Choice(message=ChatMessageOut(content=record.result or "", refusal=refusal_of(record)))
+        ],
         usage=_usage(record),
         cadenza=_extension(record),
     )
@@ -378,6 +386,9 @@ async def _stream(
             text = final.result or ""
             for start in range(0, len(text), CHUNK_CHARS):
                 yield chunk({"content": text[start : start + CHUNK_CHARS]})
+            refusal = refusal_of(final)
+            if refusal:
+                yield chunk({"refusal": refusal})
             yield chunk({}, "stop", cadenza=_extension(final))
             if include_usage:
                 yield sse.event(None, {**base, "choices": [], "usage": _usage(final).model_dump()})

@@ -101,6 +101,8 @@ class RunSpec:
     judge_model: str | None = None
     system_prompt: str | None = None
     max_output_tokens: int | None = None
+    output_schema: JSON | bool | None = None
+    """The JSON Schema the answer must match (a typed result), or None for free text."""
     request: JSON = field(default_factory=dict)
     """What to store as the run's request (the validated body)."""
     models_param: str | None = None
@@ -292,6 +294,7 @@ class RunManager:
             models=models,
             judge_model=judge,
             system_prompt=spec.system_prompt,
+            output_type=spec.output_schema,
         )
         for i, req in enumerate(task.requirements):
             if isinstance(req.validator, str):

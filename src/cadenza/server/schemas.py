@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..result import RequirementResult, TraceNode, Usage
 from ..store import RunRecord, RunStatus, RunSummary
+from .typed import output_of
 
 __all__ = [
     "BudgetIn",
@@ -101,6 +102,10 @@ class RunOut(BaseModel):
     finished_at: float | None = None
     request: dict[str, Any]
     result: str | None = None
+    output: Any = Field(
+        default=None,
+        description="With an output_schema: the answer as validated JSON (null if none).",
+    )
     requirements_result: dict[str, Any] | None = Field(
         default=None,
         description="score, finish_reason, finish_message and one entry per requirement "
@@ -165,6 +170,7 @@ def run_out(record: RunRecord) -> RunOut:
         finished_at=record.finished_at,
         request=record.request,
         result=record.result,
+        output=output_of(record),
         requirements_result=record.requirements_result,
         usage=usage_of(record),
         error=RunError(message=record.error) if record.error else None,
