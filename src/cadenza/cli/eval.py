@@ -1,4 +1,4 @@
-"""`cadenza eval ifeval|jsonschema ...`: benchmark runs and scoring of existing outputs."""
+"""`cadenza eval ifeval|jsonschema|hotpotqa ...`: benchmark runs and scoring of existing outputs."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from rich.progress import Progress as ProgressBar
 from rich.table import Table
 
 from ..errors import InvalidTaskError
+from ..evals import hotpotqa as hq
 from ..evals import jsonschema as js
 from ..evals.ifeval import ARMS, EvalConfig, load_rows, run_ifeval, score_responses
-from ..evals.plot import plot_accuracy_vs_tokens, plot_coverage_by_subset
+from ..evals.plot import plot_accuracy_vs_tokens, plot_coverage_by_subset, plot_f1_vs_tokens
 from ..evals.resume import Progress
 
 __all__ = ["eval_group"]
@@ -283,3 +284,92 @@ def _print_coverage(report: dict[str, Any]) -> None:
             ),
         )
     console.print(by_subset)
+
+
+@eval_group.command("hotpotqa")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="HotpotQA JSONL: id, question, answers, paragraphs (title, text, is_supporting).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
+@click.option("--model", default="local:smollm2", show_default=True)
+@click.option(
+    "--budget",
+    default="low",
+    show_default=True,
+    help="Budget of each cadenza run: low|medium|high or a JSON object of caps.",
+)
+@click.option(
+    "--arms",
+    default=",".join(hq.ARMS),
+    show_default=True,
+    help=f"Comma-separated arms to run, of: {', '.join(hq.ARMS)}.",
+)
+@click.option(
+    "--library",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The pooled library's SQLite file (default OUT/library.db); reused when present.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for results.jsonl, report.json and the plot; rerun to resume.",
+)
+def hotpotqa_command(
+    data: Path,
+    limit: int | None,
+    model: str,
+    budget: str,
+    arms: str,
+    library: Path | None,
+    out: Path,
+) -> None:
+    """HotpotQA over one pooled library: closed_book, naive_rag and cadenza arms."""
+    cfg = hq.HotpotConfig(
+        data=data,
+        out=out,
+        model=model,
+        budget=_parse_budget(budget),
+        limit=limit,
+        arms=tuple(a.strip() for a in arms.split(",") if a.strip()),
+        library=library,
+    )
+    console = Console(stderr=True)
+    report = _with_progress(
+        console, "questions x arms", lambda tick: hq.run_hotpotqa(cfg, on_progress=tick)
+    )
+    plot_f1_vs_tokens(report, out / "f1_vs_tokens.png")
+    _print_hotpotqa(report)
+    for line in report["skipped_rows"]:
+        console.print(f"[yellow]skipped[/yellow] {line}")
+
+
+def _print_hotpotqa(report: dict[str, Any]) -> None:
+    table = Table(
+        "arm",
+        "EM",
+        "F1",
+        "supporting shown",
+        "citation precision",
+        "tokens/q",
+        "calls/q",
+        "s/q",
+        title=f"HotpotQA: {report['n_questions']} questions, {report['model']}, "
+        f"budget {report['budget']}",
+    )
+    for arm, m in report["arms"].items():
+        cp = m["citation_precision"]
+        table.add_row(
+            arm,
+            f"{100 * m['em']:.1f} %",
+            f"{100 * m['f1']:.1f}",
+            f"{100 * m['supporting_recall']:.1f} %",
+            "-" if cp is None else f"{100 * cp:.1f} %",
+            f"{m['tokens_per_question']:.0f}",
+            f"{m['calls_per_question']:.1f}",
+            f"{m['seconds_per_question']:.1f}",
+        )
+    Console().print(table)

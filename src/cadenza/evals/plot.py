@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import UsageError
 
-__all__ = ["plot_accuracy_vs_tokens", "plot_coverage_by_subset"]
+__all__ = ["plot_accuracy_vs_tokens", "plot_coverage_by_subset", "plot_f1_vs_tokens"]
 
 
 def _pyplot() -> Any:
@@ -60,6 +60,26 @@ def plot_coverage_by_subset(report: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"JSON Schema coverage, {report['n_schemas']} schemas, {report['model']}")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_f1_vs_tokens(report: dict[str, Any], path: Path) -> Path:
+    """One point per arm of a question-answering report: F1 against tokens per question."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for arm, m in report["arms"].items():
+        x, y = m["tokens_per_question"], 100 * m["f1"]
+        ax.scatter([x], [y], s=60)
+        ax.annotate(f"{arm} (F1 {y:.1f})", (x, y), textcoords="offset points", xytext=(6, 4))
+    ax.set_xlabel("tokens per question (input + output, all calls)")
+    ax.set_ylabel("answer F1 (%)")
+    ax.set_title(f"HotpotQA, {report['n_questions']} questions, {report['model']}")
+    ax.set_ylim(bottom=0, top=max(10.0, ax.get_ylim()[1] * 1.1))
+    ax.set_xlim(left=0, right=ax.get_xlim()[1] * 1.35)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

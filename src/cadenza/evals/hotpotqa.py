@@ -1,0 +1,352 @@
+"""`cadenza eval hotpotqa`: multi-hop questions answered from a document library.
+
+The paragraphs of every question in the data file are pooled into one library
+(`hotpotqa_data.build_corpus`), and each question is asked against the whole library.
+Arms:
+
+- ``closed_book``: one greedy call with the question alone (no retrieval);
+- ``naive_rag``: BM25 top 5 over the question, shown as ``[P1]``...``[P5]``, one greedy
+  call with the same short-answer prompt a cadenza run uses;
+- ``cadenza``: a cadenza run with a `FileSearch` tool: the planner's retrieval actions
+  (the question's search, multi-hop follow-ups), answers citing the passages, checked by
+  the built-in ``cites_sources`` and ``grounded`` requirements, within the budget.
+
+Scores: exact match and F1 with HotpotQA's normalisation (citations removed from the
+answer first), the share of questions whose supporting paragraphs were all among the
+passages the arm showed the model, citation precision (cited passages that are
+supporting ones, over every citation of the arm), tokens, calls and seconds per question.
+
+Progress is kept in ``DIR/results.jsonl`` (one line per question and arm), so an
+interrupted evaluation resumes; ``DIR/config.json`` keeps a resumed run from mixing
+settings; the library is ``DIR/library.db`` unless one is given.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner, CallSettings
+from ..errors import InvalidTaskError
+from ..models.base import Message, Model
+from ..models.registry import resolve_model
+from ..planner import SearchSettings
+from ..retrieval import FileSearch, Library
+from ..runner import RunOptions, arun_task
+from ..sources.citations import cited_labels, strip_citations
+from ..sources.evidence import Evidence, Found
+from ..sources.prompts import answer_messages
+from ..sources.tools import ToolSet
+from ..task import Budget, make_task
+from ..trace import TraceRecorder
+from .hotpotqa_data import Corpus, HotpotRow, build_corpus, exact_match, f1_score, load_rows
+from .resume import Progress, check_config, read_results, run_resumable
+
+__all__ = [
+    "ARMS",
+    "NAIVE_TOP_K",
+    "HotpotConfig",
+    "HotpotOutcome",
+    "run_hotpotqa",
+    "summarize",
+]
+
+ARMS = ("closed_book", "naive_rag", "cadenza")
+NAIVE_TOP_K = 5
+CLOSED_BOOK_PROMPT = "Question: {question}\nAnswer with a short phrase."
+
+
+@dataclass
+class HotpotOutcome:
+    id: str
+    arm: str
+    question: str
+    answer: str
+    """The arm's answer as returned (citations included)."""
+    em: float
+    f1: float
+    shown: int
+    """Passages shown to the model."""
+    supporting_shown: bool
+    """Every supporting paragraph was among them."""
+    cited: int
+    """Distinct passages the answer cites (among those shown)."""
+    cited_supporting: int
+    """Of those, supporting paragraphs."""
+    tokens: int
+    calls: int
+    seconds: float
+    finish_reason: str = ""
+    problem: str = ""
+    gold: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HotpotConfig:
+    data: Path
+    out: Path
+    model: str = "local:smollm2"
+    budget: str | dict[str, Any] = "low"
+    limit: int | None = None
+    arms: tuple[str, ...] = ARMS
+    library: Path | None = None
+    """The pooled library's database (default ``out/library.db``); reused when present."""
+    max_output_tokens: int = 64
+    """Output cap of every call of every arm (answers are short phrases)."""
+
+
+# -- scoring ---------------------------------------------------------------------------------
+def _outcome(
+    row: HotpotRow,
+    arm: str,
+    corpus: Corpus,
+    answer: str,
+    shown_files: Sequence[str],
+    cited_files: Sequence[str],
+    *,
+    tokens: int,
+    calls: int,
+    seconds: float,
+    finish_reason: str,
+    problem: str = "",
+) -> HotpotOutcome:
+    plain = strip_citations(answer).strip()
+    supporting = corpus.supporting_files(row)
+    cited = list(dict.fromkeys(cited_files))
+    return HotpotOutcome(
+        id=row.id,
+        arm=arm,
+        question=row.question,
+        answer=answer,
+        em=exact_match(plain, row.answers),
+        f1=f1_score(plain, row.answers),
+        shown=len(shown_files),
+        supporting_shown=bool(supporting) and supporting <= set(shown_files),
+        cited=len(cited),
+        cited_supporting=sum(1 for f in cited if f in supporting),
+        tokens=tokens,
+        calls=calls,
+        seconds=seconds,
+        finish_reason=finish_reason,
+        problem=problem,
+        gold=list(row.answers),
+    )
+
+
+# -- the arms --------------------------------------------------------------------------------
+async def _one_call(
+    messages: tuple[Message, ...], model: Model, cfg: HotpotConfig
+) -> tuple[str, str, str, BudgetLedger]:
+    ledger = BudgetLedger(Budget(max_calls=1))
+    calls = CallRunner(ledger, TraceRecorder(), CallSettings())
+    try:
+        response, _ = await calls.call(
+            kind="generate",
+            parent=None,
+            model=model,
+            messages=messages,
+            max_tokens=cfg.max_output_tokens,
+            temperature=0.0,
+        )
+        return response.text.strip(), response.finish_reason, "", ledger
+    except (BudgetExhausted, CallFailed) as exc:
+        return "", "error", str(exc), ledger
+
+
+async def _closed_book(
+    row: HotpotRow, corpus: Corpus, model: Model, cfg: HotpotConfig
+) -> HotpotOutcome:
+    started = time.monotonic()
+    prompt = CLOSED_BOOK_PROMPT.format(question=row.question)
+    text, finish, problem, ledger = await _one_call((Message("user", prompt),), model, cfg)
+    return _outcome(
+        row,
+        "closed_book",
+        corpus,
+        text,
+        [],
+        [],
+        tokens=ledger.usage.total_tokens,
+        calls=ledger.usage.calls,
+        seconds=time.monotonic() - started,
+        finish_reason=finish,
+        problem=problem,
+    )
+
+
+async def _naive_rag(
+    row: HotpotRow, corpus: Corpus, model: Model, cfg: HotpotConfig
+) -> HotpotOutcome:
+    started = time.monotonic()
+    found = await corpus.library.asearch(row.question, limit=NAIVE_TOP_K, mode="bm25")
+    evidence = Evidence()
+    shown = evidence.show(
+        Found(
+            kind="file",
+            key=p.id,
+            text=p.text,
+            title=p.title,
+            score=p.score,
+            query=row.question,
+            rank=i + 1,
+            file_id=p.file_id,
+            file_name=p.file_name,
+        )
+        for i, p in enumerate(found.passages)
+    )
+    messages = answer_messages(row.question, shown, style="short")
+    text, finish, problem, ledger = await _one_call(messages, model, cfg)
+    by_label = {s.label: s.found.file_id or "" for s in shown}
+    return _outcome(
+        row,
+        "naive_rag",
+        corpus,
+        text,
+        [s.found.file_id or "" for s in shown],
+        [by_label[lab] for lab in cited_labels(text) if lab in by_label],
+        tokens=ledger.usage.total_tokens,
+        calls=ledger.usage.calls,
+        seconds=time.monotonic() - started,
+        finish_reason=finish,
+        problem=problem,
+    )
+
+
+async def _cadenza(
+    row: HotpotRow, corpus: Corpus, model: Model, cfg: HotpotConfig
+) -> HotpotOutcome:
+    started = time.monotonic()
+    task = make_task(row.question, budget=cfg.budget, models=[model.name])
+    options = RunOptions(search=SearchSettings(max_output_tokens=cfg.max_output_tokens))
+    tools = await ToolSet.open([FileSearch()], library=corpus.library)
+    try:
+        result = await arun_task(task, models=[model], options=options, tools=tools)
+    finally:
+        await tools.aclose()
+    sources = result.data_sources.file_search if result.data_sources else []
+    by_label = {s.id: s.file_id for s in sources}
+    rr = result.requirements_result
+    return _outcome(
+        row,
+        "cadenza",
+        corpus,
+        result.result,
+        [s.file_id for s in sources],
+        [by_label[lab] for lab in cited_labels(result.result) if lab in by_label],
+        tokens=result.usage.total_tokens,
+        calls=result.usage.calls,
+        seconds=time.monotonic() - started,
+        finish_reason=rr.finish_reason,
+        problem="" if rr.finish_reason != "error" else rr.finish_message,
+    )
+
+
+_RUNNERS = {"closed_book": _closed_book, "naive_rag": _naive_rag, "cadenza": _cadenza}
+
+
+# -- the whole evaluation ----------------------------------------------------------------------
+async def run_hotpotqa(
+    cfg: HotpotConfig,
+    *,
+    on_progress: Progress | None = None,
+    on_corpus: Progress | None = None,
+    library: Library | None = None,
+) -> dict[str, Any]:
+    """Build (or reuse) the pooled library, run every arm on every question (resuming
+    from ``out/results.jsonl``); write ``report.json`` and return it. `library`: use
+    this one (the caller closes it) instead of ``cfg.library``."""
+    unknown = [a for a in cfg.arms if a not in ARMS]
+    if unknown or not cfg.arms:
+        raise InvalidTaskError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+    Budget.coerce(cfg.budget)
+    all_rows, skipped = load_rows(cfg.data)
+    if not all_rows:
+        raise InvalidTaskError(f"{cfg.data} has no usable HotpotQA rows")
+    rows = all_rows[: cfg.limit] if cfg.limit is not None else all_rows
+    model = resolve_model(cfg.model)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    check_config(
+        cfg.out,
+        {
+            "data": str(cfg.data),
+            "model": cfg.model,
+            "budget": cfg.budget,
+            "max_output_tokens": cfg.max_output_tokens,
+        },
+    )
+    db = cfg.library or cfg.out / "library.db"
+    owned = library is None
+    if library is None:
+        library = Library(f"sqlite:///{db}")
+    try:
+        # The corpus pools every row of the file, whatever --limit asks.
+        corpus = build_corpus(
+            all_rows, library, db.with_suffix(".files.json"), on_progress=on_corpus
+        )
+        results_path = cfg.out / "results.jsonl"
+        done = {(o.id, o.arm): o for o in read_results(results_path, lambda d: HotpotOutcome(**d))}
+        todo = [(row, arm) for row in rows for arm in cfg.arms if (row.id, arm) not in done]
+
+        async def one(job: tuple[HotpotRow, str]) -> HotpotOutcome:
+            row, arm = job
+            return await _RUNNERS[arm](row, corpus, model, cfg)
+
+        for outcome in await run_resumable(
+            todo, one, results_path, total=len(rows) * len(cfg.arms), on_progress=on_progress
+        ):
+            done[(outcome.id, outcome.arm)] = outcome
+    finally:
+        if owned:
+            library.close()
+    ids = {r.id for r in rows}
+    report = summarize([o for (i, _), o in done.items() if i in ids], cfg, len(rows), skipped)
+    (cfg.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return report
+
+
+def summarize(
+    outcomes: Iterable[HotpotOutcome],
+    cfg: HotpotConfig,
+    n_questions: int,
+    skipped: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The report: per arm, means over its questions (shares in 0..1). Citation
+    precision is None for an arm that cited nothing."""
+    by_arm: dict[str, list[HotpotOutcome]] = {}
+    for o in outcomes:
+        by_arm.setdefault(o.arm, []).append(o)
+    arms: dict[str, dict[str, Any]] = {}
+    for arm in cfg.arms:
+        rows = by_arm.get(arm, [])
+        if not rows:
+            continue
+        n = len(rows)
+        cited = sum(o.cited for o in rows)
+        arms[arm] = {
+            "em": sum(o.em for o in rows) / n,
+            "f1": sum(o.f1 for o in rows) / n,
+            "supporting_recall": sum(o.supporting_shown for o in rows) / n,
+            "citation_precision": (
+                sum(o.cited_supporting for o in rows) / cited if cited else None
+            ),
+            "cited_per_question": cited / n,
+            "shown_per_question": sum(o.shown for o in rows) / n,
+            "tokens_per_question": sum(o.tokens for o in rows) / n,
+            "calls_per_question": sum(o.calls for o in rows) / n,
+            "seconds_per_question": sum(o.seconds for o in rows) / n,
+            "errors": sum(1 for o in rows if o.finish_reason == "error"),
+            "n": n,
+        }
+    return {
+        "n_questions": n_questions,
+        "model": cfg.model,
+        "budget": cfg.budget,
+        "max_output_tokens": cfg.max_output_tokens,
+        "arms": arms,
+        "skipped": len(skipped),
+        "skipped_rows": list(skipped),
+    }
