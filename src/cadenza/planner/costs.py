@@ -1,0 +1,124 @@
+"""What an action is expected to cost, and whether the budget left can pay for it.
+
+Estimates come from what the run has seen so far (the mean output tokens of its
+generations, the mean latency of its calls per model) and, before it has seen anything,
+from `SearchSettings`. The budget check counts the work still in flight at its expected
+cost, so that the search does not start what it could not finish. Estimates only
+decide what to start: the ledger still reserves every call's worst case and refuses
+what does not fit, so the budget is never overspent whatever the estimates say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from statistics import fmean
+
+from ..engine import BudgetLedger
+from ..models.base import Message, Model
+from ..models.pricing import price_for
+from ..trace import TraceRecorder
+from .actions import Estimate
+from .evaluation import JUDGE_MAX_TOKENS
+from .settings import SearchSettings
+
+__all__ = ["CostModel"]
+
+
+class CostModel:
+    def __init__(
+        self,
+        settings: SearchSettings,
+        trace: TraceRecorder,
+        ledger: BudgetLedger,
+        models: Sequence[Model],
+        judge: Model,
+        judged_requirements: int,
+    ) -> None:
+        self.settings = settings
+        self.trace = trace
+        self.ledger = ledger
+        self.models = list(models)
+        self.judge = judge
+        self.judged = judged_requirements
+
+    # -- sizes ----------------------------------------------------------------------------
+    def text_tokens(self, text: str) -> float:
+        return len(text) / self.settings.chars_per_token
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> float:
+        return sum(self.text_tokens(m.content) for m in messages)
+
+    def expected_output(self) -> float:
+        """Mean output tokens of the run's generations so far (or the settings' guess)."""
+        outs = [
+            n.output_tokens
+            for n in self.trace.nodes
+            if n.kind in ("generate", "revise") and n.status == "ok"
+        ]
+        if outs:
+            return fmean(outs)
+        return self.settings.max_output_tokens * self.settings.unseen_output_share
+
+    def mean_latency(self, model: str, kinds: tuple[str, ...]) -> float | None:
+        seen = [
+            n.latency_s
+            for n in self.trace.nodes
+            if n.model == model and n.kind in kinds and n.status == "ok"
+        ]
+        return fmean(seen) if seen else None
+
+    # -- estimates ------------------------------------------------------------------------
+    def generation(self, model_index: int, input_tokens: float) -> Estimate:
+        """One generation (or revision) with `input_tokens` of prompt, then its evaluation."""
+        model = self.models[model_index % len(self.models)]
+        out = self.expected_output()
+        price = price_for(model.name)
+        usd = price.cost(round(input_tokens), round(out)) if price else 0.0
+        seconds = self.mean_latency(model.name, ("generate", "revise"))
+        return Estimate(input_tokens + out, 1, usd, seconds, input_tokens) + self.evaluation()
+
+    def evaluation(self) -> Estimate:
+        """The LLM judgements of one candidate (the code checks are free)."""
+        if not self.judged:
+            return Estimate()
+        out = self.expected_output()
+        per_call_in = self.settings.judge_prompt_tokens + out
+        price = price_for(self.judge.name)
+        usd = price.cost(round(per_call_in), JUDGE_MAX_TOKENS) if price else 0.0
+        return Estimate(
+            self.judged * (per_call_in + JUDGE_MAX_TOKENS),
+            self.judged,
+            self.judged * usd,
+            # judgements of one candidate run in parallel
+            self.mean_latency(self.judge.name, ("judge",)),
+        )
+
+    # -- the budget -----------------------------------------------------------------------
+    def shortfall(self, est: Estimate, committed: Estimate) -> str | None:
+        """The cap `est` does not fit in once the `committed` work in flight is paid
+        for (``tokens``, ``calls``, ``usd``, ``seconds``), or None if it fits."""
+        b, used = self.ledger.budget, self.ledger.usage
+        if b.max_tokens is not None and (
+            b.max_tokens - used.total_tokens - committed.tokens < est.tokens
+        ):
+            return "tokens"
+        if b.max_calls is not None and b.max_calls - used.calls - committed.calls < est.calls:
+            return "calls"
+        if b.max_usd is not None and b.max_usd - used.cost_usd - committed.usd < est.usd:
+            return "usd"
+        left = self.ledger.seconds_left()
+        if left is not None and est.seconds is not None and est.seconds > left:
+            return "seconds"
+        return None
+
+    def full_output_fits(self, model_index: int, input_tokens: float) -> bool:
+        """Whether the ledger, with what is reserved for the calls in flight, would let
+        a call with this prompt write its full `max_output_tokens` now."""
+        model = self.models[model_index % len(self.models)]
+        price = price_for(model.name)
+        afford = self.ledger.max_output_tokens(
+            round(input_tokens),
+            usd_per_input=price.input_per_mtok / 1e6 if price else 0.0,
+            usd_per_output=price.output_per_mtok / 1e6 if price else 0.0,
+        )
+        return afford >= self.settings.max_output_tokens
