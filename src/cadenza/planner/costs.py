@@ -46,7 +46,24 @@ class CostModel:
         return len(text) / self.settings.chars_per_token
 
     def prompt_tokens(self, messages: Sequence[Message]) -> float:
+        """The size of a prompt, from its characters."""
         return sum(self.text_tokens(m.content) for m in messages)
+
+    def first_prompt_tokens(self, messages: Sequence[Message]) -> float:
+        """The size of the first prompt: as the model counted it, once a sample has run."""
+        seen = [
+            n.input_tokens
+            for n in self.trace.nodes
+            if n.kind == "generate" and n.status == "ok" and n.input_tokens
+        ]
+        return fmean(seen) if seen else self.prompt_tokens(messages)
+
+    def answer_tokens(self, node_id: str, text: str) -> float:
+        """The size of an answer: what its call wrote, if a call wrote it, else its text's."""
+        for n in self.trace.nodes:
+            if n.id == node_id and n.kind in ("generate", "revise") and n.output_tokens:
+                return float(n.output_tokens)
+        return self.text_tokens(text)
 
     def expected_output(self) -> float:
         """Mean output tokens of the run's generations so far (or the settings' guess)."""

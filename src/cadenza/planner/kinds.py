@@ -58,7 +58,7 @@ class Sample:
 
     def estimate(self, action: Action, ctx: ActionContext, costs: CostModel) -> Estimate:
         messages = ctx.plain_messages if action.variant == "plain" else ctx.first_messages
-        return costs.generation(action.model_index, costs.prompt_tokens(messages))
+        return costs.generation(action.model_index, costs.first_prompt_tokens(messages))
 
     async def execute(self, action: Action, ctx: ActionContext) -> Produced | None:
         model = ctx.models[action.model_index % len(ctx.models)]
@@ -122,8 +122,8 @@ class Revise:
     def estimate(self, action: Action, ctx: ActionContext, costs: CostModel) -> Estimate:
         parent = ctx.state.candidates[action.target or ""]
         prompt = (
-            costs.prompt_tokens(ctx.first_messages)
-            + costs.text_tokens(parent.text)
+            costs.first_prompt_tokens(ctx.first_messages)
+            + costs.answer_tokens(parent.node_id, parent.text)
             + self.settings.feedback_tokens
         )
         return costs.generation(action.model_index, prompt)

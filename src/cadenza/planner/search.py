@@ -48,10 +48,10 @@ class Outcome:
 @dataclass
 class _Branch:
     action: Action
-    remaining: Estimate
-    """What it is still expected to spend (the budget check counts it as committed)."""
     model: str | None = None
     """The model whose slot it holds while its action runs (None once released)."""
+    acting: bool = True
+    """Its action is still running (then its evaluation, if any, is to come)."""
 
     def release(self, load: ModelLoad) -> None:
         if self.model is not None:
@@ -162,7 +162,7 @@ class Search:
         on it because the budget left cannot pay for it (None)."""
         kind = action.kind
         if not kind.uses_model:
-            self._start(action, kind.estimate(action, self.ctx, self.costs), None)
+            self._start(action, None)
             return True
         in_flight = sum(1 for b in self._branches.values() if b.action.kind.uses_model)
         if in_flight >= self.width:
@@ -178,8 +178,7 @@ class Search:
         action = free
         est = kind.estimate(action, self.ctx, self.costs)
         if self._model_launched:  # the first call is always tried: the ledger decides
-            committed = sum((b.remaining for b in self._branches.values()), Estimate())
-            short = self.costs.shortfall(est, committed)
+            short = self.costs.shortfall(est, self._committed())
             if short is not None:
                 self._blocked = short
                 if short == "seconds":
@@ -190,8 +189,21 @@ class Search:
                 # this call would be cut short. Their real usage is usually far less.
                 return False
         model = self.models[action.model_index % len(self.models)]
-        self._start(action, est, model.name)
+        self._start(action, model.name)
         return True
+
+    def _committed(self) -> Estimate:
+        """What the branches in flight are still expected to spend, at today's estimates."""
+        total = Estimate()
+        for b in self._branches.values():
+            kind = b.action.kind
+            if not kind.uses_model:
+                continue
+            if b.acting:
+                total += kind.estimate(b.action, self.ctx, self.costs)
+            else:
+                total += self.costs.evaluation()
+        return total
 
     def _with_free_slot(self, action: Action) -> Action | None:
         """`action` on its model if that has a free slot, else on another that has."""
@@ -203,7 +215,7 @@ class Search:
                 return action if i == 0 else replace(action, model_index=index)
         return None
 
-    def _start(self, action: Action, est: Estimate, model: str | None) -> None:
+    def _start(self, action: Action, model: str | None) -> None:
         kind = action.kind
         kind.stats.launched += 1
         if action.target is not None:
@@ -211,7 +223,7 @@ class Search:
         if model is not None:
             self.load.add(model)
             self._model_launched += 1
-        branch = _Branch(action, est, model)
+        branch = _Branch(action, model)
         task = asyncio.create_task(self._branch(branch), name=action.describe())
         task.add_done_callback(lambda _: branch.release(self.load))
         self._branches[task] = branch
@@ -258,8 +270,8 @@ class Search:
             self._stale += 1
             return
         finally:
+            branch.acting = False
             branch.release(self.load)
-        branch.remaining = self.costs.evaluation() if kind.uses_model else Estimate()
         if produced is None:
             return
         if kind.uses_model:
