@@ -49,7 +49,7 @@ import math
 import random
 import statistics
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,7 +236,11 @@ async def main() -> None:
     targets = {"fixed": 1.15, "lognormal": 1.3}
     for latency_name, latency in (("fixed", fixed), ("lognormal", lognormal)):
         for scenario in SCENARIOS:
-            ratios, bounded, cps, calls, reasons = [], [], [], [], defaultdict(int)
+            ratios: list[float] = []
+            bounded: list[float] = []
+            cps: list[float] = []
+            calls: list[int] = []
+            reasons: Counter[str] = Counter()
             for i in range(args.runs):
                 r, b, cp, n, why = await one_run(scenario, latency, args.seed + i, args.slots)
                 ratios.append(r)
