@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import cadenza
 from cadenza import Requirement, RunOptions, Verdict
@@ -260,3 +263,59 @@ def _validator() -> cadenza.validators.Validator:
     from cadenza.validators.base import Validator
 
     return Validator(name="no_commas", fn=no_commas)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    slots=st.integers(min_value=1, max_value=8),
+    n_judged=st.integers(min_value=0, max_value=2),
+    cancel_after=st.one_of(st.none(), st.integers(min_value=0, max_value=30)),
+)
+def test_the_trace_stays_exact_whatever_the_timing(
+    seed: int, slots: int, n_judged: int, cancel_after: int | None
+) -> None:
+    # Calls end in a random order (and the run may be cancelled at any point): every call
+    # made is one node, every node is final, every parent exists and makes sense.
+    rng = random.Random(seed)
+    control = cadenza.RunControl()
+    ended = 0
+
+    class Jittery(ScriptedModel):
+        async def complete(self, request: ModelRequest) -> ModelResponse:
+            nonlocal ended
+            await asyncio.sleep(rng.random() * 0.003)
+            ended += 1
+            if cancel_after is not None and ended > cancel_after:
+                control.cancel()
+            return await super().complete(request)
+
+    def answer(req: ModelRequest) -> str:
+        return "x" + ", y" * rng.randint(0, 3) + f" {rng.random():.3f}"
+
+    fake = Jittery(default=answer, judge=lambda r, t: rng.random(), max_concurrency=slots)
+    reqs: list[Requirement | str] = [COMMAS] + [f"judged {i}" for i in range(n_judged)]
+    options = RunOptions(
+        search=SearchSettings(max_output_tokens=16, patience=2), compile_requirements=False
+    )
+    result = asyncio.run(
+        cadenza.arun(
+            "write", reqs, models=[fake], budget={"max_calls": 20}, options=options, control=control
+        )
+    )
+    by_id = {n.id: n for n in result.trace}
+    calls = [n for n in result.trace if n.kind in ("generate", "revise", "judge")]
+    assert len(calls) == result.usage.calls <= 20
+    # A call cancelled as it starts counts (the engine cannot know the provider did not
+    # see it) without reaching the fake; otherwise each call is one request.
+    cancelled = sum(n.status == "cancelled" for n in calls)
+    assert result.usage.calls - cancelled <= len(fake.requests) <= result.usage.calls
+    assert all(n.status in ("ok", "failed", "cancelled") for n in result.trace)
+    for n in result.trace[1:]:
+        assert n.parent in by_id
+        parent = by_id[n.parent]
+        if n.kind == "generate":
+            assert parent.kind == "run"
+        elif n.kind in ("revise", "repair", "check", "judge"):
+            assert parent.kind in ("generate", "revise", "repair")
+            assert parent.status == "ok"
