@@ -11,17 +11,31 @@ what does not fit, so the budget is never overspent whatever the estimates say.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from statistics import fmean
 
 from ..engine import BudgetLedger
 from ..models.base import Message, Model
-from ..models.pricing import price_for
+from ..models.pricing import Price, price_for
 from ..trace import TraceRecorder
 from .actions import Estimate
 from .evaluation import JUDGE_MAX_TOKENS
 from .settings import SearchSettings
 
 __all__ = ["CostModel"]
+
+
+@dataclass
+class _Seen:
+    """What the run's trace shows so far (read again before each decision)."""
+
+    output: float | None = None
+    """Mean output tokens of the generations and revisions."""
+    first_input: float | None = None
+    """Mean input tokens of the first prompt, as the model counted them."""
+    answer_tokens: dict[str, int] = field(default_factory=dict)
+    latency: dict[tuple[str, str], float] = field(default_factory=dict)
+    """(model, ``generate`` or ``judge``) -> mean seconds of its calls."""
 
 
 class CostModel:
@@ -40,6 +54,45 @@ class CostModel:
         self.models = list(models)
         self.judge = judge
         self.judged = judged_requirements
+        self._seen: _Seen | None = None
+        self._prices: dict[str, Price | None] = {}
+
+    def refresh(self) -> None:
+        """Read the trace again. The search calls this before it decides; estimates made
+        in between use what it read (the trace does not change while the search decides)."""
+        seen = _Seen()
+        outputs: list[int] = []
+        first_inputs: list[int] = []
+        latencies: dict[tuple[str, str], list[float]] = {}
+        for n in self.trace.nodes:
+            if n.status != "ok":
+                continue
+            if n.kind in ("generate", "revise"):
+                outputs.append(n.output_tokens)
+                if n.output_tokens:
+                    seen.answer_tokens[n.id] = n.output_tokens
+                if n.kind == "generate" and n.input_tokens:
+                    first_inputs.append(n.input_tokens)
+            if n.model is not None and n.kind in ("generate", "revise", "judge"):
+                group = "judge" if n.kind == "judge" else "generate"
+                latencies.setdefault((n.model, group), []).append(n.latency_s)
+        seen.output = fmean(outputs) if outputs else None
+        seen.first_input = fmean(first_inputs) if first_inputs else None
+        seen.latency = {k: fmean(v) for k, v in latencies.items()}
+        self._seen = seen
+        self._prices.clear()
+
+    @property
+    def seen(self) -> _Seen:
+        if self._seen is None:
+            self.refresh()
+        assert self._seen is not None
+        return self._seen
+
+    def price(self, model: str) -> Price | None:
+        if model not in self._prices:
+            self._prices[model] = price_for(model)
+        return self._prices[model]
 
     # -- sizes ----------------------------------------------------------------------------
     def text_tokens(self, text: str) -> float:
@@ -51,47 +104,33 @@ class CostModel:
 
     def first_prompt_tokens(self, messages: Sequence[Message]) -> float:
         """The size of the first prompt: as the model counted it, once a sample has run."""
-        seen = [
-            n.input_tokens
-            for n in self.trace.nodes
-            if n.kind == "generate" and n.status == "ok" and n.input_tokens
-        ]
-        return fmean(seen) if seen else self.prompt_tokens(messages)
+        seen = self.seen.first_input
+        return seen if seen is not None else self.prompt_tokens(messages)
 
     def answer_tokens(self, node_id: str, text: str) -> float:
         """The size of an answer: what its call wrote, if a call wrote it, else its text's."""
-        for n in self.trace.nodes:
-            if n.id == node_id and n.kind in ("generate", "revise") and n.output_tokens:
-                return float(n.output_tokens)
-        return self.text_tokens(text)
+        written = self.seen.answer_tokens.get(node_id)
+        return float(written) if written else self.text_tokens(text)
 
     def expected_output(self) -> float:
         """Mean output tokens of the run's generations so far (or the settings' guess)."""
-        outs = [
-            n.output_tokens
-            for n in self.trace.nodes
-            if n.kind in ("generate", "revise") and n.status == "ok"
-        ]
-        if outs:
-            return fmean(outs)
+        seen = self.seen.output
+        if seen is not None:
+            return seen
         return self.settings.max_output_tokens * self.settings.unseen_output_share
 
-    def mean_latency(self, model: str, kinds: tuple[str, ...]) -> float | None:
-        seen = [
-            n.latency_s
-            for n in self.trace.nodes
-            if n.model == model and n.kind in kinds and n.status == "ok"
-        ]
-        return fmean(seen) if seen else None
+    def mean_latency(self, model: str, group: str) -> float | None:
+        """Mean seconds of the model's ``generate`` (and revise) or ``judge`` calls so far."""
+        return self.seen.latency.get((model, group))
 
     # -- estimates ------------------------------------------------------------------------
     def generation(self, model_index: int, input_tokens: float) -> Estimate:
         """One generation (or revision) with `input_tokens` of prompt, then its evaluation."""
         model = self.models[model_index % len(self.models)]
         out = self.expected_output()
-        price = price_for(model.name)
+        price = self.price(model.name)
         usd = price.cost(round(input_tokens), round(out)) if price else 0.0
-        seconds = self.mean_latency(model.name, ("generate", "revise"))
+        seconds = self.mean_latency(model.name, "generate")
         return Estimate(input_tokens + out, 1, usd, seconds, input_tokens) + self.evaluation()
 
     def evaluation(self) -> Estimate:
@@ -100,14 +139,14 @@ class CostModel:
             return Estimate()
         out = self.expected_output()
         per_call_in = self.settings.judge_prompt_tokens + out
-        price = price_for(self.judge.name)
+        price = self.price(self.judge.name)
         usd = price.cost(round(per_call_in), JUDGE_MAX_TOKENS) if price else 0.0
         return Estimate(
             self.judged * (per_call_in + JUDGE_MAX_TOKENS),
             self.judged,
             self.judged * usd,
             # judgements of one candidate run in parallel
-            self.mean_latency(self.judge.name, ("judge",)),
+            self.mean_latency(self.judge.name, "judge"),
         )
 
     # -- the budget -----------------------------------------------------------------------
@@ -132,7 +171,7 @@ class CostModel:
         """Whether the ledger, with what is reserved for the calls in flight, would let
         a call with this prompt write its full `max_output_tokens` now."""
         model = self.models[model_index % len(self.models)]
-        price = price_for(model.name)
+        price = self.price(model.name)
         afford = self.ledger.max_output_tokens(
             round(input_tokens),
             usd_per_input=price.input_per_mtok / 1e6 if price else 0.0,

@@ -145,10 +145,12 @@ class Search:
     def _fill(self) -> None:
         """Start actions while the policy has some the slots and the budget allow."""
         self._blocked = None
+        self.costs.refresh()
         while self._stale < self.settings.patience * self.width:
             view = self._view()
+            committed = self._committed()
             for action in self.policy.choose(view):
-                started = self._try_start(action)
+                started = self._try_start(action, committed)
                 if started is None:
                     continue  # not affordable: try a cheaper one
                 if not started:
@@ -157,9 +159,10 @@ class Search:
             else:
                 return
 
-    def _try_start(self, action: Action) -> bool | None:
+    def _try_start(self, action: Action, committed: Estimate) -> bool | None:
         """Start `action` (True), wait for work in flight to finish (False), or pass
-        on it because the budget left cannot pay for it (None)."""
+        on it because the budget left cannot pay for it (None). `committed`: what the
+        branches in flight are still expected to spend."""
         kind = action.kind
         if not kind.uses_model:
             self._start(action, None)
@@ -178,12 +181,13 @@ class Search:
         action = free
         est = kind.estimate(action, self.ctx, self.costs)
         if self._model_launched:  # the first call is always tried: the ledger decides
-            short = self.costs.shortfall(est, self._committed())
+            short = self.costs.shortfall(est, committed)
             if short is not None:
                 self._blocked = short
                 if short == "seconds":
                     self._blocked_seconds = est.seconds or 0.0
-                return None
+                # Every model action needs a call: when calls are short, none fits.
+                return False if short == "calls" else None
             if in_flight and not self.costs.full_output_fits(action.model_index, est.prompt_tokens):
                 # The calls in flight hold their worst case in the ledger; started now,
                 # this call would be cut short. Their real usage is usually far less.
