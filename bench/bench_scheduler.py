@@ -23,9 +23,14 @@ the run's trace, over the calls the run actually made:
   of the same calls on unlimited slots, with no time lost between them.
 
 A ratio of 1.0 means the run lost no time to waiting; the round-based search it
-replaces waited for every round's slowest branch (2.4x on the issue's example). The
-second ratio divides by max(critical path, busy time / slots): on a run whose calls
-could not all fit in its slots at once, that bound is the higher one.
+replaced waited for every round's slowest branch. The second ratio divides by
+max(critical path, busy time / slots): on a run that makes more calls than its slots can
+run side by side, that bound is the higher one. The third figure is the share of
+slot-time left idle between the first call and the start of the last one.
+
+Only cadenza's public API is used, so the same script measures another version of the
+search: ``PYTHONPATH=/path/to/other/src .venv/bin/python bench/bench_scheduler.py``.
+Results and their reading are in docs/planner.md.
 
 Scenarios (each run draws its answers from its own seed):
 
