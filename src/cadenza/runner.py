@@ -17,10 +17,11 @@ from .models.base import Model
 from .models.pricing import price_for
 from .models.registry import resolve_model
 from .output.requirement import output_value, with_output_requirement
-from .planner import Outcome, Search, SearchSettings, overall_score
+from .planner import ActionKind, Outcome, Search, SearchSettings, default_kinds, overall_score
 from .planner.evaluation import Evaluator
 from .result import RequirementResult, RequirementsResult, Result
-from .sources.retriever import RetrievalSettings
+from .sources.actions import Retrieve
+from .sources.retriever import RetrievalSettings, Retriever
 from .sources.tools import Tool, ToolSet
 from .task import Budget, ChatMessage, Requirement, RequirementLike, Task, make_task
 from .trace import RunEvent, TraceRecorder
@@ -191,11 +192,20 @@ async def arun_task(
     ledger = BudgetLedger(task.budget)
     calls = CallRunner(ledger, trace, options.calls)
     evaluator = Evaluator(task=task, code=code, judge=judge, calls=calls, trace=trace)
-    search = Search(task, models, evaluator, calls, ledger, trace, options.search)
+    retriever: Retriever | None = None
+    kinds: list[ActionKind] | None = None
+    if tools is not None and tools.tools:
+        # Retrieval is a kind of action of its own: it runs first, then every answer
+        # starts from the passages it chose.
+        retriever = Retriever(tools, trace, task.instruction, options.retrieval)
+        kinds = [Retrieve(retriever, task), *default_kinds(options.search, evaluator.code)]
+    search = Search(task, models, evaluator, calls, ledger, trace, options.search, kinds=kinds)
 
     with validator_time_limit(options.validator_timeout_s):
         outcome = await _drive(search, ledger, control)
-    return _result(task, outcome, ledger, trace, models, time.monotonic() - started)
+    return _result(
+        task, outcome, ledger, trace, models, time.monotonic() - started, retriever=retriever
+    )
 
 
 async def _drive(search: Search, ledger: BudgetLedger, control: RunControl | None) -> Outcome:
@@ -273,6 +283,8 @@ def _result(
     trace: TraceRecorder,
     models: list[Model],
     seconds: float,
+    *,
+    retriever: Retriever | None = None,
 ) -> Result:
     state = outcome.state
     best = state.best
@@ -305,6 +317,10 @@ def _result(
         )
     score = overall_score(task.requirements, verdicts) if best else 0.0
     root = trace.root
+    sources = None
+    if retriever is not None:
+        sources = retriever.evidence.data_sources(best.text if best else "")
+        root.detail["data_sources"] = sources.model_dump(mode="json")
     trace.finish(
         root,
         "failed" if outcome.finish_reason == "error" else "ok",
@@ -331,6 +347,7 @@ def _result(
         best_candidate_id=best.id if best else None,
         models=[m.name for m in models],
         seconds=seconds,
+        data_sources=sources,
     )
 
 

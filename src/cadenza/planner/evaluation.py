@@ -57,6 +57,9 @@ class Evaluator:
     """Calls in flight per model; judge calls are counted from the start of an evaluation."""
     health: dict[str, ValidatorHealth] = field(default_factory=dict)
     """Requirement name -> what its code validator did so far."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """The passages retrieval showed the model, by short id (``P1``): what the
+    ``cites_sources`` and ``grounded`` checks read (`CheckContext.sources`)."""
 
     @property
     def judged_requirements(self) -> list[Requirement]:
@@ -123,6 +126,7 @@ class Evaluator:
             requirement_name=req.name,
             requirement_description=req.description,
             args=req.validator_args,
+            sources=self.sources,
         )
 
     def _hopeless(self, cand: Candidate, state: RunState) -> bool:

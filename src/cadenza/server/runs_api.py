@@ -76,7 +76,14 @@ async def list_runs(
 
 @router.get("/{run_id}", response_model=RunOut)
 async def get_run(run_id: str, request: Request) -> RunOut:
-    return run_out(await _manager(request).require(run_id, caller_of(request)))
+    manager = _manager(request)
+    record = await manager.require(run_id, caller_of(request))
+    out = run_out(record)
+    if record.status != "in_progress" and (
+        record.request.get("tools") or record.request.get("tool_resources")
+    ):
+        out.data_sources = await manager.data_sources(run_id, caller_of(request))
+    return out
 
 
 @router.post("/{run_id}/cancel", response_model=RunOut)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..result import RequirementResult, TraceNode, Usage
+from ..result import DataSources, RequirementResult, TraceNode, Usage
 from ..store import RunRecord, RunStatus, RunSummary
 from .typed import output_of
 
@@ -116,6 +116,12 @@ class RunOut(BaseModel):
     models: list[str] = Field(default_factory=list)
     seconds: float | None = None
     best_candidate_id: str | None = None
+    data_sources: DataSources | None = Field(
+        default=None,
+        description="For a finished run with tools (file_search, web_search): the passages "
+        "shown to the model (file_search[], web_search[]) and what the searches could not do "
+        "(notes). Null for a run without tools or in progress.",
+    )
 
 
 class RunSummaryOut(BaseModel):

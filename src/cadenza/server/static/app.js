@@ -150,6 +150,7 @@ function runPage() {
     const answer = document.getElementById("answer");
     answer.textContent = run.result === null || run.result === undefined
       ? (run.status === "in_progress" ? "(running…)" : "(no answer)") : run.result;
+    renderSources(run.data_sources, run.result || "");
     const rr = run.requirements_result;
     document.getElementById("score").textContent = rr
       ? `score ${fmt.score(rr.score)} · ${rr.finish_reason}` + (rr.finish_message ? ` · ${rr.finish_message}` : "")
@@ -167,6 +168,34 @@ function runPage() {
     }
   }
 
+  // Each passage shown to the model, beside the sentences of the answer that cite it.
+  function renderSources(ds, answer) {
+    const section = document.getElementById("sources-section");
+    section.hidden = !ds;
+    if (!ds) return;
+    const sentences = answer.split(/(?<=[.!?\]])\s+|\n+/).filter((s) => s.trim());
+    const citing = (id) => {
+      const re = new RegExp("[\\[(][^\\])]*\\b" + id + "\\b[^\\])]*[\\])]", "i");
+      return sentences.filter((s) => re.test(s));
+    };
+    document.getElementById("source-notes").replaceChildren(
+      ...(ds.notes || []).map((n) => el("li", { text: n })));
+    const all = [...(ds.file_search || []), ...(ds.web_search || [])].sort((a, b) => a.order - b.order);
+    document.getElementById("sources").replaceChildren(...all.map((p) => {
+      const link = p.url && /^https?:\/\//i.test(p.url);  // never a javascript: link
+      const where = link ? el("a", { href: p.url, rel: "noopener noreferrer", text: p.url })
+        : el("code", { text: p.url || p.file_name || p.file_id });
+      const claims = citing(p.id);
+      return el("div", { class: "source", "data-source": p.id },
+        el("p", {}, el("strong", { text: `[${p.id}] ` }), p.title ? p.title + " · " : "", where,
+          el("span", { class: "muted", text: ` · score ${Number(p.score).toFixed(3)}` })),
+        el("pre", { text: p.text }),
+        claims.length
+          ? el("ul", { class: "claims" }, ...claims.map((c) => el("li", { text: c })))
+          : el("p", { class: "muted", text: "not cited" }));
+    }));
+  }
+
   function nodeItem(node, children) {
     const scores = el("span", { class: "scores" });
     for (const [name, s] of Object.entries(node.scores || {})) {
@@ -178,6 +207,10 @@ function runPage() {
       node.model ? el("code", { text: node.model }) : null,
       node.requirement ? el("span", { class: "muted", text: "requirement " + node.requirement }) : null,
       node.candidate_id ? el("span", { class: "muted", text: "candidate " + node.candidate_id }) : null,
+      node.detail && node.detail.query ? el("span", { class: "muted", text: `${node.detail.tool}: ${node.detail.query}` }) : null,
+      node.detail && node.detail.label ? el("strong", { text: `[${node.detail.label}]` }) : null,
+      node.detail && (node.kind === "passage" || node.kind === "fetch")
+        ? el("span", { class: "muted", text: node.detail.title || node.detail.file_name || node.detail.url || "" }) : null,
       el("span", { text: `${node.input_tokens}+${node.output_tokens} tok` }),
       el("span", { text: fmt.cost(node.cost_usd) }),
       el("span", { text: fmt.seconds(node.latency_s) + " s" }),
