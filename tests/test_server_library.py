@@ -14,7 +14,10 @@ from ai21 import AI21Client
 from ai21.clients.studio.resources import studio_library
 from ai21.errors import AI21APIError, UnprocessableEntity
 
+from cadenza.models.base import ModelRequest
+from cadenza.models.registry import register_provider
 from cadenza.retrieval import HashingEmbedder
+from cadenza.testing import ScriptedModel
 from test_server_support import ServerThread, settings
 
 # The ai21 SDK posts JSON with httpx's deprecated `data=` bytes: its business.
@@ -164,3 +167,68 @@ def test_a_key_sees_only_its_own_files(tmp_path: Path) -> None:
         assert one.library.files.list() == []
         with httpx.Client(base_url=srv.url) as anonymous:
             assert anonymous.get("/studio/v1/library/files").status_code == 401
+
+
+def _cite_the_heron(request: ModelRequest) -> str:
+    for line in request.messages[-1].content.splitlines():
+        if "heron" in line.lower() and line.startswith("[P"):
+            return f"fish and frogs [{line[1:3]}]"
+    return "nothing found"
+
+
+register_provider("cite", lambda name, model: ScriptedModel(name=name, default=_cite_the_heron))
+
+
+def test_the_sdk_uploads_then_runs_maestro_with_file_search(tmp_path: Path) -> None:
+    s = settings(
+        tmp_path / "rag.db",
+        library_embedder=HashingEmbedder(),
+        models=("cite:heron",),
+        allow_fake_models=False,
+    )
+    with ServerThread(s, resolver=None) as srv, httpx.Client(timeout=30) as transport:
+        client = AI21Client(
+            api_key="unused", api_host=srv.url + "/studio/v1", http_client=transport
+        )
+        herons = client.library.files.create(
+            file_path=_file(tmp_path, "herons.md", MARKDOWN), labels=["birds"]
+        )
+        client.library.files.create(
+            file_path=_file(tmp_path, "owls.md", "# Owls\n\nBarn owls hunt mice at night.\n"),
+            labels=["night"],
+        )
+        run = client.beta.maestro.runs.create_and_poll(
+            input="What does the grey heron eat?",
+            models=["cite:heron"],
+            tools=[{"type": "file_search", "labels": ["birds"]}],
+            budget="low",
+            include=["data_sources", "requirements_result"],
+            poll_interval_sec=0.05,
+            poll_timeout_sec=30,
+        )
+        assert run.status == "completed", run
+        assert run.result is not None and run.result.startswith("fish and frogs [P1]")
+        sources = run.data_sources
+        assert sources is not None
+        found = sources["file_search"]
+        # labels=["birds"]: only the heron file (two sections) was searched
+        assert [(p["file_id"], p["file_name"], p["order"]) for p in found] == [
+            (herons, "herons.md", 1),
+            (herons, "herons.md", 2),
+        ]
+        assert "grey heron eats fish" in found[0]["text"] and found[0]["score"] > 0
+        assert sources["web_search"] == []
+        reqs = {r["name"]: r["score"] for r in run.requirements_result["requirements"]}
+        assert reqs["cites_sources"] == 1.0 and reqs["grounded"] == 1.0
+        with srv.client() as http:
+            # the same run on cadenza's API: data_sources with the cited flag, and the trace
+            got = http.get(f"/v1/runs/{run.id}").json()
+            assert got["data_sources"]["file_search"][0]["cited"] is True
+            nodes = http.get(f"/v1/runs/{run.id}/trace").json()["nodes"]
+            assert {"search", "passage", "generate"} <= {n["kind"] for n in nodes}
+            # web search is the operator's: refused when none is configured
+            r = http.post(
+                "/studio/v1/maestro/runs",
+                json={"input": "q", "models": ["cite:heron"], "tools": [{"type": "web_search"}]},
+            )
+            assert r.status_code == 400 and "web" in r.text
