@@ -111,3 +111,26 @@ def test_label_without_file_search_is_refused(
 ) -> None:
     code, _, err = _cli(monkeypatch, capsys, "run", "q", "--label", "hr")
     assert code != 0 and "--file-search" in err
+
+
+def test_serve_takes_the_upload_limit_and_the_operators_web_search(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from cadenza.cli.serve import serve_command
+
+    started: list[object] = []
+    monkeypatch.setattr("cadenza.server.run_server", lambda s, **kw: started.append(s))
+    for var in ("CADENZA_SEARXNG_URL", "CADENZA_BRAVE_API_KEY", "CADENZA_TAVILY_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = CliRunner().invoke(serve_command, ["--db", db, "--max-upload", "4096"])
+    assert result.exit_code == 0, result.output
+    assert started[-1].max_upload_bytes == 4096 and started[-1].web is None  # type: ignore[attr-defined]
+    result = CliRunner().invoke(serve_command, ["--db", db, "--web-search"])
+    assert result.exit_code == 2 and "CADENZA_SEARXNG_URL" in result.output
+    monkeypatch.setenv("CADENZA_SEARXNG_URL", "https://searx.example/")
+    result = CliRunner().invoke(serve_command, ["--db", db, "--web-search"])
+    assert result.exit_code == 0, result.output
+    assert started[-1].web.chosen_provider() == "searxng"  # type: ignore[attr-defined]

@@ -149,6 +149,22 @@ _COUNT = click.IntRange(1)
     help="Largest request body, in bytes (413 above).",
 )
 @click.option(
+    "--max-upload",
+    "max_upload_bytes",
+    default=20 << 20,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Largest file /studio/v1/library/files takes, in bytes (413 above).",
+)
+@click.option(
+    "--web-search",
+    "web_search",
+    is_flag=True,
+    help="Let runs search the web (Maestro's web_search tool) with the provider in "
+    "CADENZA_SEARXNG_URL, CADENZA_BRAVE_API_KEY or CADENZA_TAVILY_API_KEY. Off by default: "
+    "a request never chooses a provider.",
+)
+@click.option(
     "--retention",
     default=None,
     metavar="DURATION",
@@ -191,6 +207,16 @@ def serve_command(log_level: str, **options: Any) -> None:
     try:
         options["model_aliases"] = dict(parse_model_alias(a) for a in options["model_aliases"])
         options["db_url"] = options["db_url"] or default_db_url()
+        if options.pop("web_search"):
+            from ..web import WebSettings
+
+            web = WebSettings.from_env()
+            if web.chosen_provider() is None:
+                raise UsageError(
+                    "--web-search needs a provider: set CADENZA_SEARXNG_URL, "
+                    "CADENZA_BRAVE_API_KEY or CADENZA_TAVILY_API_KEY"
+                )
+            options["web"] = web
         retention = options.pop("retention")
         options["retention_s"] = parse_duration(retention) if retention else None
         settings = ServerSettings(**options)
