@@ -145,6 +145,9 @@ class Evaluator:
         health = self.health.setdefault(req.name, ValidatorHealth())
         try:
             verdict = await run_validator(v, cand.text, self.context(req))
+        except asyncio.CancelledError:  # a sync check runs in a thread: it can be cancelled
+            self.trace.finish(node, "cancelled", latency_s=time.monotonic() - started)
+            raise
         except Exception as exc:
             self.trace.finish(node, "failed", error=str(exc), latency_s=time.monotonic() - started)
             health.raised += 1
