@@ -24,13 +24,24 @@ def is_revision(req: ModelRequest) -> bool:
 
 
 async def test_no_requirements_one_call(fast_options: RunOptions) -> None:
-    fake = ScriptedModel(["hello"])
+    # With nothing to choose between, best-of-N would only spend: one call is enough.
+    fake = ScriptedModel(["hello", "hi", "hey", "yo"])
     result = await cadenza.arun("Say hello", models=[fake], options=fast_options)
     assert result.result == "hello"
     assert result.requirements_result.score == 1.0
     assert result.requirements_result.finish_reason == "all_requirements_met"
-    assert len(fake.generation_requests) >= 1
-    assert result.usage.calls == len(fake.requests)
+    assert len(fake.requests) == 1
+    assert result.usage.calls == 1
+    assert [n.kind for n in result.trace] == ["run", "generate"]
+
+
+async def test_no_requirements_tries_again_when_the_call_fails(fast_options: RunOptions) -> None:
+    fake = ScriptedModel([TransientProviderError("503")] * 3 + ["hello"])
+    result = await cadenza.arun("Say hello", models=[fake], options=fast_options)
+    assert result.result == "hello"
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    generations = [n for n in result.trace if n.kind == "generate"]
+    assert [n.status for n in generations] == ["failed", "ok"]
 
 
 async def test_first_prompt_is_the_input_plus_unstated_requirements(
@@ -223,9 +234,37 @@ async def test_weak_candidates_are_dropped_before_judging(fast_options: RunOptio
     assert not (judged_candidates & bad)
 
 
-async def test_validator_that_raises_is_reported_not_fatal(fast_options: RunOptions) -> None:
+async def test_a_validator_that_always_raises_stops_the_run(fast_options: RunOptions) -> None:
+    # Generation cannot fix a broken validator: spending the budget would only hide it.
     def broken(text: str) -> bool:
         raise KeyError("oops")
+
+    fake = ScriptedModel(["answer one", "answer two", "answer three", "answer four"])
+    result = await cadenza.arun(
+        "x",
+        [Requirement(name="keyed", description="d", validator=broken)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_calls": 16},
+    )
+    rr = result.requirements_result
+    assert rr.finish_reason == "error"
+    assert "'broken'" in rr.finish_message and "KeyError" in rr.finish_message
+    assert "'keyed'" in rr.finish_message
+    assert result.usage.calls <= 4  # the first answers only, not the 16 the budget allows
+    r = rr.requirements[0]
+    assert r.score == 0.0 and "validator failed" in r.reason and "KeyError" in r.reason
+    assert result.result.startswith("answer")  # the best candidate is kept...
+    assert any(n.kind == "check" and n.status == "failed" for n in result.trace)  # ...and the trace
+    assert result.trace[0].error == rr.finish_message
+
+
+async def test_a_validator_that_raises_on_the_same_answer_twice_stops(
+    fast_options: RunOptions,
+) -> None:
+    # The repeated answer is not checked again, but it counts: the check would raise again.
+    def broken(text: str) -> bool:
+        raise ValueError("bad")
 
     fake = ScriptedModel(default="answer")
     result = await cadenza.arun(
@@ -233,11 +272,40 @@ async def test_validator_that_raises_is_reported_not_fatal(fast_options: RunOpti
         [Requirement(description="d", validator=broken)],
         models=[fake],
         options=fast_options,
-        budget={"max_calls": 3},
+        budget={"max_calls": 16},
     )
-    r = result.requirements_result.requirements[0]
-    assert r.score == 0.0 and "validator failed" in r.reason and "KeyError" in r.reason
+    assert result.requirements_result.finish_reason == "error"
+    assert result.usage.calls < 16
     assert result.result == "answer"
+
+
+async def test_a_validator_that_raises_on_some_answers_only_is_a_failed_requirement(
+    fast_options: RunOptions,
+) -> None:
+    # json.loads on prose raises; on JSON it answers. That validator is not broken.
+    import json
+
+    def has_key(text: str) -> bool:
+        return "key" in json.loads(text)
+
+    def answer(req: ModelRequest) -> str:
+        return '{"key": 1}' if is_revision(req) else "prose, not JSON"
+
+    fake = ScriptedModel(default=answer)
+    opts = RunOptions(
+        calls=fast_options.calls,
+        compile_requirements=False,
+        search=SearchSettings(max_output_tokens=16, width=1),
+    )
+    result = await cadenza.arun(
+        "x",
+        [Requirement(description="JSON with a key", validator=has_key)],
+        models=[fake],
+        options=opts,
+        budget={"max_calls": 8},
+    )
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    assert result.result == '{"key": 1}'
     assert any(n.kind == "check" and n.status == "failed" for n in result.trace)
 
 
@@ -294,6 +362,51 @@ async def test_time_limit(fast_options: RunOptions) -> None:
     assert "time limit" in result.requirements_result.finish_message
     assert result.result == "a, b"
     assert result.seconds < 2
+
+
+async def test_no_call_is_started_that_the_time_left_cannot_finish(
+    fast_options: RunOptions,
+) -> None:
+    # Calls take 0.2 s; once the run has seen that, it does not start one with less left.
+    fake = ScriptedModel(default=lambda r: f"a, b {len(fake.requests)}", delay=0.2)
+    opts = RunOptions(
+        calls=fast_options.calls,
+        compile_requirements=False,
+        search=SearchSettings(max_output_tokens=16, width=1),
+    )
+    result = await cadenza.arun(
+        "x",
+        [Requirement(description="no commas", validator=no_commas)],
+        models=[fake],
+        options=opts,
+        budget={"max_calls": 100, "max_seconds": 0.9},
+    )
+    rr = result.requirements_result
+    assert rr.finish_reason == "budget_exhausted"
+    assert "time limit" in rr.finish_message and "expected" in rr.finish_message
+    assert not [n for n in result.trace if n.status == "cancelled"]
+    assert 2 <= result.usage.calls <= 4
+
+
+async def test_no_call_is_started_that_the_dollars_left_would_cut_short(
+    fast_options: RunOptions,
+) -> None:
+    # Without the estimate, the last call gets only the few tokens the dollars left buy.
+    cadenza.register_price("fake:priced", 1000.0, 1000.0)  # $0.001 a token
+    words = " ".join(["word"] * 40)
+    fake = ScriptedModel(default=lambda r: f"{words} {len(fake.requests)}", name="fake:priced")
+    result = await cadenza.arun(
+        "Write",
+        [Requirement(description="d", validator=lambda t: 0.5)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_usd": 0.2},
+    )
+    assert result.requirements_result.finish_reason == "budget_exhausted"
+    assert result.usage.cost_usd <= 0.2
+    generated = [n for n in result.trace if n.kind in ("generate", "revise")]
+    assert len(generated) >= 2
+    assert all(n.detail.get("finish_reason") == "stop" for n in generated)
 
 
 async def test_cancel_returns_best_so_far(fast_options: RunOptions) -> None:

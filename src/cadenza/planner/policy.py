@@ -1,87 +1,70 @@
-"""The policy: which actions to take next, from the state of the run.
+"""The policy: which action to start next, from the state of the run and the work in flight.
 
-Two kinds of action:
+The search asks the policy whenever a model slot is free and the budget may allow more;
+the policy answers with the actions worth starting, most wanted first (the search starts
+the first one the budget and the slots allow, and asks again). Each kind of action
+(`kinds.py`) proposes its own; the policy orders them:
 
-- `Sample`: a fresh answer to the user's input (breadth), at some temperature, from
-  one of the task's models;
-- `Revise`: a candidate plus the feedback on its failing requirements goes back to
-  the model for a rewrite (depth).
+1. free actions (deterministic repairs) first, and nothing else while one is in flight:
+   a repaired candidate may become the best, or meet every requirement;
+2. work on the best candidate when none is in flight for it (its revision): the search
+   goes deeper as soon as a better candidate appears, never waiting for a round;
+3. then by share: each kind that uses a model gets a share of the work in flight in
+   proportion to its success rate in this run, with a Beta prior (``(improved + prior)
+   / (tried + 1)``: revisions start favoured, 0.6 vs 0.3); the kind furthest below its
+   share goes first.
 
-Each round the policy sizes a batch that fits the budget left, and splits it between
-the two by what each has gained so far in this run (a Beta-prior success rate per
-action kind: how often it produced a new best). It revises the best candidate first
-and, when revising it keeps failing, the runner-up, so the search does not get stuck.
+Counting the work in flight is what keeps a one-at-a-time policy from repeating itself:
+a revision in flight counts against its kind's share and against its candidate (at most
+`revisions_at_once` at once), and a task with nothing to choose between (no
+requirements) gets one sample, not best-of-N.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from .state import RunState
+from .actions import Action, ActionKind, SearchView
+from .settings import DEFAULT_SAMPLE_TEMPERATURES
 
-__all__ = ["Action", "Revise", "Sample", "first_actions", "next_actions"]
+__all__ = ["FIRST_TEMPERATURES", "Policy"]
 
-FIRST_TEMPERATURES = (0.0, 0.7, 0.9, 1.0, 0.8, 0.6, 1.1, 0.5)
-REVISE_TEMPERATURES = (0.0, 0.7, 0.9, 0.5)
-
-
-@dataclass(frozen=True)
-class Sample:
-    model_index: int
-    temperature: float
-    plain: bool = False
-    """Send the input exactly as written, without restating the requirements."""
+FIRST_TEMPERATURES = DEFAULT_SAMPLE_TEMPERATURES
+"""The default temperatures of the 1st, 2nd, ... sample (`SearchSettings.sample_temperatures`)."""
 
 
-@dataclass(frozen=True)
-class Revise:
-    candidate_id: str
-    temperature: float
-    model_index: int = 0
+class Policy:
+    def __init__(self, kinds: Sequence[ActionKind]) -> None:
+        self.kinds: list[ActionKind] = []
+        for kind in kinds:
+            self.register(kind)
 
+    def register(self, kind: ActionKind) -> None:
+        """Add a kind of action; its proposals are weighed with the others'."""
+        if any(k.name == kind.name for k in self.kinds):
+            raise ValueError(f"an action kind named {kind.name!r} is already registered")
+        self.kinds.append(kind)
 
-Action = Sample | Revise
+    def choose(self, view: SearchView) -> list[Action]:
+        """The actions worth starting now, most wanted first (maybe none)."""
+        free = [a for k in self.kinds if not k.uses_model for a in k.propose(view)]
+        if free:
+            return free
+        if any(not a.kind.uses_model for a in view.pending):
+            return []
+        proposals = {k: p for k in self.kinds if k.uses_model and (p := k.propose(view))}
+        if not proposals:
+            return []
+        first: list[Action] = []
+        best = view.state.best
+        if best is not None and view.state.failing(best) and not view.pending_on(best.id):
+            first = [a for p in proposals.values() for a in p if a.target == best.id][:1]
+        rates = {k: k.stats.rate(k.prior) for k in proposals}
+        total = sum(rates.values())
+        in_flight = sum(1 for a in view.pending if a.kind.uses_model)
 
+        def deficit(k: ActionKind) -> float:
+            return rates[k] / total * (in_flight + 1) - view.pending_of(k)
 
-def first_actions(width: int, n_models: int, *, vary_prompt: bool) -> list[Action]:
-    """Round one: best-of-N. The first sample is greedy; the rest spread temperatures
-    and models. If the requirements were added to the input, one sample in four sends
-    the input exactly as written, so the plain prompt is tried too."""
-    out: list[Action] = []
-    for i in range(width):
-        plain = vary_prompt and i % 4 == 3
-        out.append(Sample(i % n_models, FIRST_TEMPERATURES[i % len(FIRST_TEMPERATURES)], plain))
-    return out
-
-
-def _rate(improved: int, tried: int, prior: float) -> float:
-    return (improved + prior) / (tried + 1.0)
-
-
-def next_actions(state: RunState, width: int, n_models: int) -> list[Action]:
-    """A later round: split `width` branches between revising and sampling."""
-    if width <= 0:
-        return []
-    ranked = state.ranked()
-    revisable = [c for c in ranked if state.failing(c)]
-    # Prior: revising with concrete feedback is the better bet until shown otherwise.
-    r_rate = _rate(state.revisions_improved, state.revisions_tried, 0.6)
-    s_rate = _rate(state.samples_improved, state.samples_tried, 0.3)
-    n_revise = 0
-    if revisable:
-        n_revise = min(width, max(1, math.ceil(width * r_rate / (r_rate + s_rate))))
-    actions: list[Action] = []
-    # Revise the best; after two fruitless revisions of it, spread over the runners-up.
-    fresh = [c for c in revisable if state.revised_from.get(c.id, 0) < 2]
-    targets = (fresh or revisable)[: max(1, n_revise)]
-    for i in range(n_revise):
-        target = targets[i % len(targets)]
-        done = state.revised_from.get(target.id, 0) + i // len(targets)
-        temp = REVISE_TEMPERATURES[done % len(REVISE_TEMPERATURES)]
-        actions.append(Revise(target.id, temp, model_index=i % n_models))
-    for j in range(width - n_revise):
-        k = state.samples_tried + j
-        temp = FIRST_TEMPERATURES[1 + k % (len(FIRST_TEMPERATURES) - 1)]
-        actions.append(Sample(k % n_models, temp))
-    return actions
+        order = sorted(proposals, key=lambda k: (-deficit(k), -rates[k]))
+        return first + [a for k in order for a in proposals[k] if a not in first]

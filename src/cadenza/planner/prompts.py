@@ -48,11 +48,13 @@ def revision_messages(
     failing: Sequence[tuple[Requirement, Judged]],
     *,
     max_items: int = 3,
+    reason_chars: int = 160,
 ) -> tuple[Message, ...]:
-    """One plain follow-up turn: the answer so far, and what to fix in it."""
+    """One plain follow-up turn: the answer so far, and what to fix in it (the first
+    `max_items` failing requirements, each reason cut to `reason_chars`)."""
     items = []
     for req, judged in failing[:max_items]:
-        reason = " ".join(judged.reason.split())[:160]
+        reason = " ".join(judged.reason.split())[:reason_chars]
         items.append(f"- {_sentence(req.description)} Problem: {_sentence(reason)}")
     fix = (
         "Rewrite your answer to fix these problems:\n"

@@ -1,46 +1,41 @@
-"""The search loop: rounds of parallel branches until the threshold or the budget.
+"""The search loop: an event-driven scheduler of branches, until the threshold or the budget.
 
-Round one is best-of-N. Each later round asks the policy for a batch of samples and
-revisions sized to the budget left. Branches run in parallel (each: one generation or
-revision, then its evaluation); when a candidate reaches the threshold, the branches
-still running are cancelled because they can no longer change the outcome.
+A *branch* is one action (a sample, a revision, a repair) followed by the evaluation of
+the candidate it produced. Branches run in parallel, and there are no rounds: whenever
+a branch ends, or a call ends and frees a model slot, the search asks the policy for
+the next action and starts it at once if the model has a free slot, fewer than `width`
+branches are in flight and the budget left (counting the work in flight at its expected
+cost) can pay for it. So the search goes deeper as soon as a better candidate appears,
+and never waits for a slow branch it does not depend on.
+
+When a candidate reaches the threshold, the branches still running are cancelled: they
+can no longer change the outcome. The same happens on an error that ends the run
+(a permanent model failure, a broken validator) and on `RunControl.cancel()`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner
 from ..engine.cancel import cancel_and_wait
 from ..models.base import Model
-from ..output.requirement import response_format_for
 from ..result import FinishReason, TraceNode
 from ..task import Task
 from ..trace import RunEvent, TraceRecorder
-from ..validators.base import run_validator
-from .evaluation import JUDGE_MAX_TOKENS, Evaluator
-from .policy import Action, Revise, Sample, first_actions, next_actions
-from .prompts import first_messages, revision_messages
+from .actions import Action, ActionContext, ActionKind, Estimate, SearchView
+from .costs import CostModel
+from .evaluation import Evaluator
+from .kinds import default_kinds
+from .load import ModelLoad
+from .policy import Policy
+from .prompts import first_messages
+from .settings import SearchSettings
 from .state import Candidate, RunState
 
 __all__ = ["Outcome", "Search", "SearchSettings"]
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    max_output_tokens: int = 512
-    """Cap on the tokens of one generation or revision (the budget may cap it lower)."""
-    width: int | None = None
-    """Branches per round; default: the generating model's parallel slots, at most 4."""
-    patience: int = 6
-    """Stop after this many rounds in a row without a new best candidate."""
-    mention_requirements: bool | None = None
-    """Add the requirements to the first prompt: None = when the input does not state them."""
-    repairs: bool = True
-    """Apply the deterministic repairs that code validators offer (lowercasing, removing
-    commas, ...). Repaired candidates are marked in the trace (kind ``repair``)."""
 
 
 @dataclass
@@ -48,6 +43,22 @@ class Outcome:
     state: RunState
     finish_reason: FinishReason
     message: str
+
+
+@dataclass
+class _Branch:
+    action: Action
+    model: str | None = None
+    """The model whose slot it holds while its action runs (None once released)."""
+    acting: bool = True
+    """Its action is still running (then its evaluation, if any, is to come)."""
+
+    def release(self, load: ModelLoad) -> None:
+        if self.model is not None:
+            model, self.model = self.model, None
+            load.remove(model)
+        else:
+            load.changed.set()
 
 
 class Search:
@@ -60,6 +71,7 @@ class Search:
         ledger: BudgetLedger,
         trace: TraceRecorder,
         settings: SearchSettings,
+        kinds: list[ActionKind] | None = None,
     ) -> None:
         self.task = task
         self.models = models
@@ -74,139 +86,231 @@ class Search:
         self.plain = first_messages(task, mention_requirements=False)
         self._by_text: dict[str, str] = {}
         """Candidate text -> id, so the same answer is never evaluated twice."""
-        self._permanent_error: str | None = None
-        self._budget_hit = False
+        self.load = evaluator.load
+        self.policy = Policy(
+            kinds if kinds is not None else default_kinds(settings, evaluator.code)
+        )
+        self.costs = CostModel(
+            settings, trace, ledger, models, evaluator.judge, len(evaluator.judged_requirements)
+        )
+        self.ctx = ActionContext(
+            task=task,
+            models=models,
+            calls=calls,
+            trace=trace,
+            evaluator=evaluator,
+            state=self.state,
+            settings=settings,
+            first_messages=self.base,
+            plain_messages=self.plain,
+            new_candidate_id=lambda: f"c{next(self._ids)}",
+            seen=lambda text: text in self._by_text,
+        )
+        slots = {m.name: max(1, m.max_concurrency) for m in models}
+        self.width = settings.width or sum(slots.values())
+        self._branches: dict[asyncio.Task[None], _Branch] = {}
+        self._model_launched = 0
+        self._stale = 0
+        """Model branches in a row that brought no new best candidate."""
+        self._failed = 0
+        """Model branches in a row whose calls failed."""
+        self._stop: Outcome | None = None
+        """Set by a branch when the run must end (a permanent failure, an internal error)."""
+        self._blocked: str | None = None
+        """Why the last attempt to start an action could not (a budget cap), if it could not."""
+        self._blocked_seconds = 0.0
+        """The expected wall time of the action the time left could not pay for."""
+        self._refused_at: int | None = None
+        """The ledger refused a call when this many calls had settled: start no model
+        call until another one settles (its reservation may free room)."""
 
-    # -- the loop ---------------------------------------------------------------------
+    # -- the loop -------------------------------------------------------------------------
     async def run(self) -> Outcome:
-        width = self.settings.width or min(4, max(m.max_concurrency for m in self.models))
-        rounds = 0
-        failed_rounds = 0
-        while True:
-            if rounds == 0:
-                actions = first_actions(
-                    width, len(self.models), vary_prompt=self.base != self.plain
-                )
-            else:
-                actions = next_actions(self.state, width, len(self.models))
-            n = self._affordable(actions)
-            if n == 0 and rounds > 0:
-                return self._outcome_budget()
-            actions = actions[: max(1, n)]
-            self._budget_hit = False
-            produced, improved = await self._round(actions)
-            rounds += 1
-            self.state.stale_rounds = 0 if improved else self.state.stale_rounds + 1
-            done = self._finished()
-            if done is not None:
-                return done
-            if self._permanent_error is not None:
-                return self._outcome_error(self._permanent_error)
-            if produced == 0:
-                if self._budget_hit:
-                    return self._outcome_budget()
-                failed_rounds += 1
-                if failed_rounds >= 2:
-                    return self._outcome_error(
-                        self.state.errors[-1] if self.state.errors else "every call failed"
-                    )
-            else:
-                failed_rounds = 0
-            if self.state.stale_rounds >= self.settings.patience:
-                return Outcome(
-                    self.state,
-                    "no_further_improvement",
-                    f"no better candidate in the last {self.settings.patience} rounds",
-                )
-
-    async def _round(self, actions: list[Action]) -> tuple[int, bool]:
-        before = self.state.best_id
-        tasks = {asyncio.create_task(self._branch(a)) for a in actions}
-        produced = 0
         try:
-            while tasks:
-                done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for t in done:
-                    exc = t.exception()
-                    if exc is not None:  # a bug, not a model failure: stop and say so
-                        self._permanent_error = f"internal error: {type(exc).__name__}: {exc}"
-                        self.state.errors.append(self._permanent_error)
-                    elif t.result() is not None:
-                        produced += 1
-                if tasks and self._finished() is not None:
-                    await cancel_and_wait(tasks)
-                    tasks = set()
+            while True:
+                outcome = self._must_stop()
+                if outcome is not None:
+                    await self._cancel_all()
+                    return outcome
+                self._fill()
+                if not self._branches:
+                    return self._idle()
+                self.load.changed.clear()
+                await self.load.changed.wait()
+                self._reap()
         except asyncio.CancelledError:
-            await cancel_and_wait(tasks)
+            await self._cancel_all()
             raise
-        return produced, self.state.best_id != before
 
-    async def _branch(self, action: Action) -> Candidate | None:
-        state = self.state
+    def _fill(self) -> None:
+        """Start actions while the policy has some the slots and the budget allow."""
+        self._blocked = None
+        self.costs.refresh()
+        while self._stale < self.settings.patience * self.width:
+            view = self._view()
+            committed = self._committed()
+            for action in self.policy.choose(view):
+                started = self._try_start(action, committed)
+                if started is None:
+                    continue  # not affordable: try a cheaper one
+                if not started:
+                    return  # wait: a slot or the budget may free up
+                break
+            else:
+                return
+
+    def _try_start(self, action: Action, committed: Estimate) -> bool | None:
+        """Start `action` (True), wait for work in flight to finish (False), or pass
+        on it because the budget left cannot pay for it (None). `committed`: what the
+        branches in flight are still expected to spend."""
+        kind = action.kind
+        if not kind.uses_model:
+            self._start(action, None)
+            return True
+        in_flight = sum(1 for b in self._branches.values() if b.action.kind.uses_model)
+        if in_flight >= self.width:
+            return False
+        if self._refused_at is not None:
+            if self._refused_at == self.ledger.usage.calls:
+                self._blocked = self._blocked or "refused"
+                return False
+            self._refused_at = None
+        free = self._with_free_slot(action)
+        if free is None:
+            return False
+        action = free
+        est = kind.estimate(action, self.ctx, self.costs)
+        if self._model_launched:  # the first call is always tried: the ledger decides
+            short = self.costs.shortfall(est, committed)
+            if short is not None:
+                self._blocked = short
+                if short == "seconds":
+                    self._blocked_seconds = est.seconds or 0.0
+                # Every model action needs a call: when calls are short, none fits.
+                return False if short == "calls" else None
+            if in_flight and not self.costs.full_output_fits(action.model_index, est.prompt_tokens):
+                # The calls in flight hold their worst case in the ledger; started now,
+                # this call would be cut short. Their real usage is usually far less.
+                return False
         model = self.models[action.model_index % len(self.models)]
-        parent_cand: Candidate | None = None
-        if isinstance(action, Sample):
-            kind, parent = "generate", self.trace.root.id
-            messages = self.plain if action.plain else self.base
-        else:
-            parent_cand = state.candidates[action.candidate_id]
-            kind, parent = "revise", parent_cand.node_id
-            messages = revision_messages(self.base, parent_cand.text, state.failing(parent_cand))
-            state.revised_from[parent_cand.id] = state.revised_from.get(parent_cand.id, 0) + 1
-        cid = f"c{next(self._ids)}"
+        self._start(action, model.name)
+        return True
+
+    def _committed(self) -> Estimate:
+        """What the branches in flight are still expected to spend, at today's estimates."""
+        total = Estimate()
+        for b in self._branches.values():
+            kind = b.action.kind
+            if not kind.uses_model:
+                continue
+            if b.acting:
+                total += kind.estimate(b.action, self.ctx, self.costs)
+            else:
+                total += self.costs.evaluation()
+        return total
+
+    def _with_free_slot(self, action: Action) -> Action | None:
+        """`action` on its model if that has a free slot, else on another that has."""
+        n = len(self.models)
+        for i in range(n):
+            index = (action.model_index + i) % n
+            model = self.models[index]
+            if self.load.busy(model.name) < max(1, model.max_concurrency):
+                return action if i == 0 else replace(action, model_index=index)
+        return None
+
+    def _start(self, action: Action, model: str | None) -> None:
+        kind = action.kind
+        kind.stats.launched += 1
+        if action.target is not None:
+            kind.stats.launched_on[action.target] += 1
+        if model is not None:
+            self.load.add(model)
+            self._model_launched += 1
+        branch = _Branch(action, model)
+        task = asyncio.create_task(self._branch(branch), name=action.describe())
+        task.add_done_callback(lambda _: branch.release(self.load))
+        self._branches[task] = branch
+
+    def _reap(self) -> None:
+        for task in [t for t in self._branches if t.done()]:
+            del self._branches[task]
+            exc = None if task.cancelled() else task.exception()
+            if exc is not None and self._stop is None:  # a bug, not a model failure
+                message = f"internal error: {type(exc).__name__}: {exc}"
+                self.state.errors.append(message)
+                self._stop = Outcome(self.state, "error", message)
+
+    async def _cancel_all(self) -> None:
+        tasks = list(self._branches)
+        self._branches.clear()
+        await cancel_and_wait(tasks)
+
+    def _view(self) -> SearchView:
+        return SearchView(
+            state=self.state,
+            settings=self.settings,
+            pending=tuple(b.action for b in self._branches.values()),
+            n_models=len(self.models),
+            vary_prompt=self.base != self.plain,
+        )
+
+    # -- one branch -----------------------------------------------------------------------
+    async def _branch(self, branch: _Branch) -> None:
+        action, state = branch.action, self.state
+        kind = action.kind
         try:
-            response, node = await self.calls.call(
-                kind="generate" if kind == "generate" else "revise",
-                parent=parent,
-                model=model,
-                messages=messages,
-                max_tokens=self.settings.max_output_tokens,
-                min_tokens=16,
-                temperature=action.temperature,
-                candidate_id=cid,
-                response_format=response_format_for(self.task, model, state),
-            )
+            produced = await kind.execute(action, self.ctx)
         except BudgetExhausted as exc:
-            self._budget_hit = True
+            self._refused_at = self.ledger.usage.calls
             if exc.last_error:
                 state.errors.append(exc.last_error)
-            return None
+            return
         except CallFailed as exc:
             state.errors.append(str(exc))
-            if exc.permanent:
-                self._permanent_error = str(exc)
-            return None
-        text = response.text.strip()
-        seen = self._by_text.get(text)
+            if exc.permanent and self._stop is None:
+                self._stop = Outcome(state, "error", str(exc))
+            self._failed += 1
+            self._stale += 1
+            return
+        finally:
+            branch.acting = False
+            branch.release(self.load)
+        if produced is None:
+            return
+        if kind.uses_model:
+            self._failed = 0
+        seen = self._by_text.get(produced.text)
         if seen is not None:  # the same answer again: nothing new to evaluate
-            node.candidate_id = seen
-            node.detail["duplicate_of"] = seen
-            if parent_cand is not None:
-                state.revisions_tried += 1
-            else:
-                state.samples_tried += 1
-            return state.candidates[seen]
+            produced.node.candidate_id = seen
+            produced.node.detail["duplicate_of"] = seen
+            self.evaluator.note_repeat(state.candidates[seen])
+            kind.stats.tried += 1
+            kind.stats.repeats += 1
+            self._note(kind, new_best=False)
+            return
+        kind.stats.repeats = 0
+        parent = produced.parent
         cand = Candidate(
-            id=cid,
-            text=text,
-            node_id=node.id,
-            origin="sample" if isinstance(action, Sample) else "revise",
-            parent=parent_cand.id if parent_cand else None,
-            model=model.name,
-            temperature=action.temperature,
+            id=produced.candidate_id,
+            text=produced.text,
+            node_id=produced.node.id,
+            origin=produced.origin,
+            parent=parent.id if parent else None,
+            model=produced.model,
+            temperature=produced.temperature,
         )
-        new_best = await self._admit(cand, node)
-        if self.settings.repairs and state.failing(cand):
-            await self._repair(cand)
-        if isinstance(action, Revise) and parent_cand is not None:
-            state.revisions_tried += 1
-            if state.key(cand) > state.key(parent_cand):
-                state.revisions_improved += 1
-        else:
-            state.samples_tried += 1
-            if new_best:
-                state.samples_improved += 1
-        return cand
+        new_best = await self._admit(cand, produced.node)
+        kind.stats.tried += 1
+        if kind.succeeded(cand, parent, new_best, state):
+            kind.stats.improved += 1
+        self._note(kind, new_best=new_best)
+
+    def _note(self, kind: ActionKind, *, new_best: bool) -> None:
+        if new_best:
+            self._stale = 0
+        elif kind.uses_model:
+            self._stale += 1
 
     async def _admit(self, cand: Candidate, node: TraceNode) -> bool:
         """Evaluate a new candidate and let it compete; say whether it became the best."""
@@ -220,73 +324,38 @@ class Search:
             self.trace.emit(RunEvent("best_changed", node=node, best_score=state.score(cand)))
         return new_best
 
-    async def _repair(self, cand: Candidate) -> None:
-        """Apply the safe, deterministic fixes the failing requirements' checks offer.
+    # -- stopping -------------------------------------------------------------------------
+    def _must_stop(self) -> Outcome | None:
+        """An outcome that ends the run now, cancelling what is in flight."""
+        if self._stop is not None:
+            return self._stop
+        done = self._finished()
+        if done is not None:
+            return done
+        broken = self.evaluator.broken_validator(self.settings.validator_errors_to_stop)
+        if broken is not None:
+            self.state.errors.append(broken)
+            return Outcome(self.state, "error", broken)
+        if self._failed >= self.settings.failures_to_stop * self.width:
+            return Outcome(
+                self.state,
+                "error",
+                self.state.errors[-1] if self.state.errors else "every call failed",
+            )
+        return None
 
-        Fixes can undo each other (an appended end phrase brings back capitals after
-        lowercasing), so the free checks are rerun on the fixed text and the fixes
-        applied again, for at most three passes."""
-        text, applied = cand.text, list[str]()
-        fixable = [
-            (req, v, v.repair)
-            for req in self.task.requirements
-            if (v := self.evaluator.code.get(req.name)) is not None and v.repair is not None
-        ]
-        for _ in range(3):
-            changed = False
-            for req, v, fix in fixable:
-                ctx = self.evaluator.context(req)
-                try:
-                    if (await run_validator(v, text, ctx)).passed:
-                        continue
-                    fixed = fix(text, ctx)
-                except Exception:  # a broken check or repair is skipped, never fatal
-                    continue
-                if fixed is not None and fixed != text:
-                    text, changed = fixed, True
-                    if v.name not in applied:
-                        applied.append(v.name)
-            if not changed:
-                break
-        if not applied or text in self._by_text:
-            return
-        cid = f"c{next(self._ids)}"
-        node = self.trace.start("repair", parent=cand.node_id, candidate_id=cid)
-        self.trace.finish(node, "ok", response=text, detail={"repairs": applied})
-        repaired = Candidate(
-            id=cid, text=text, node_id=node.id, origin="repair", parent=cand.id, model=cand.model
-        )
-        await self._admit(repaired, node)
-
-    # -- budget and stopping ------------------------------------------------------------
-    def _affordable(self, actions: list[Action]) -> int:
-        """How many of `actions`, in order, the budget left is expected to pay for."""
-        judged = len(self.evaluator.judged_requirements)
-        gen_nodes = [
-            n for n in self.trace.nodes if n.kind in ("generate", "revise") and n.status == "ok"
-        ]
-        if gen_nodes:
-            out = sum(n.output_tokens for n in gen_nodes) / len(gen_nodes)
-        else:
-            out = self.settings.max_output_tokens * 0.75
-        prompt = sum(len(m.content) for m in self.base) / 3
-        judge = judged * (120 + out + JUDGE_MAX_TOKENS)
-        tokens_left, calls_left = self.ledger.tokens_left(), self.ledger.calls_left()
-        n = 0
-        for action in actions:
-            # A revision also carries the previous answer and the feedback on it.
-            gen = prompt + out if isinstance(action, Sample) else prompt + 2 * out + 80
-            cost = gen + judge
-            if tokens_left is not None:
-                if tokens_left < cost:
-                    break
-                tokens_left = int(tokens_left - cost)
-            if calls_left is not None:
-                if calls_left < 1 + judged:
-                    break
-                calls_left -= 1 + judged
-            n += 1
-        return n
+    def _idle(self) -> Outcome:
+        """Nothing is in flight and nothing could be started: say why."""
+        if self._stale >= self.settings.patience * self.width:
+            return Outcome(
+                self.state,
+                "no_further_improvement",
+                f"no better candidate in the last {self._stale} branches "
+                f"(patience {self.settings.patience} x width {self.width})",
+            )
+        if self._blocked is not None or self._refused_at is not None:
+            return self._outcome_budget()
+        return Outcome(self.state, "no_further_improvement", "nothing left to try")
 
     def _finished(self) -> Outcome | None:
         best = self.state.best
@@ -308,7 +377,9 @@ class Search:
     def _outcome_budget(self) -> Outcome:
         if self.state.best is None and self.state.errors:
             # Nothing was produced and the budget went on failed attempts: that is a failure.
-            return self._outcome_error(f"no answer: every call failed: {self.state.errors[-1]}")
+            return Outcome(
+                self.state, "error", f"no answer: every call failed: {self.state.errors[-1]}"
+            )
         led, b = self.ledger, self.ledger.budget
         caps = []
         if b.max_tokens is not None:
@@ -317,11 +388,17 @@ class Search:
             caps.append(f"{led.usage.calls} of {b.max_calls} calls")
         if b.max_usd is not None:
             caps.append(f"${led.usage.cost_usd:.4f} of ${b.max_usd:.4f}")
+        if b.max_seconds is not None:
+            caps.append(f"{led.elapsed():.1f} of {b.max_seconds:g} s")
+        why = "no further call fits"
+        if self._blocked == "seconds":
+            left = max(0.0, led.seconds_left() or 0.0)
+            why = (
+                f"the time limit leaves {left:.2f} s, less than the next step is expected "
+                f"to take ({self._blocked_seconds:.2f} s)"
+            )
         return Outcome(
             self.state,
             "budget_exhausted",
-            "budget exhausted: no further call fits (" + ", ".join(caps) + " used)",
+            f"budget exhausted: {why} (" + ", ".join(caps) + " used)",
         )
-
-    def _outcome_error(self, message: str) -> Outcome:
-        return Outcome(self.state, "error", message)

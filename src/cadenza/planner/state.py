@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from ..task import Requirement
 
 __all__ = ["Candidate", "Judged", "RunState", "overall_score", "rank_key"]
-
-Origin = Literal["sample", "revise", "repair"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +24,8 @@ class Candidate:
     id: str
     text: str
     node_id: str
-    origin: Origin
+    origin: str
+    """The kind of action that made it: ``sample``, ``revise``, ``repair``."""
     parent: str | None = None
     """The candidate this one revised, if any."""
     model: str = ""
@@ -80,12 +78,6 @@ class RunState:
     requirements: list[Requirement]
     candidates: dict[str, Candidate] = field(default_factory=dict)
     best_id: str | None = None
-    revisions_tried: int = 0
-    revisions_improved: int = 0
-    samples_tried: int = 0
-    samples_improved: int = 0
-    stale_rounds: int = 0
-    revised_from: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     @property
