@@ -39,3 +39,34 @@ def test_readme_examples_on_the_embedded_model() -> None:
     result = namespace["result"]
     assert isinstance(result, cadenza.Result)
     assert result.usage.total_tokens <= 2000
+
+
+def readme_run_options() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("Options of `cadenza run`")
+    return text[start : text.index("## Python", start)]
+
+
+def test_readme_lists_every_option_of_cadenza_run() -> None:
+    from click.testing import CliRunner
+
+    from cadenza.cli import cli
+
+    help_text = CliRunner().invoke(cli, ["run", "--help"], terminal_width=200).output
+    options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
+    missing = sorted(o for o in options if f"`{o}" not in readme_run_options())
+    assert not missing, f"README's options of `cadenza run` do not mention {missing}"
+
+
+def test_readme_exit_codes_match_the_cli() -> None:
+    from cadenza.cli.run import ExitCode
+
+    rows = dict(re.findall(r"^\| (\d) \| (.+?) \|$", readme_run_options(), re.M))
+    assert sorted(int(k) for k in rows) == sorted(int(c) for c in ExitCode)
+
+
+def test_readme_quotes_requirements_with_bang_in_single_quotes() -> None:
+    # In interactive bash, "!..." is history expansion: the README must not teach it.
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "'!Mention the price'" in text
+    assert not re.search(r'"![A-Za-z]', text)

@@ -319,3 +319,25 @@ def test_the_trace_stays_exact_whatever_the_timing(
         elif n.kind in ("revise", "repair", "check", "judge"):
             assert parent.kind in ("generate", "revise", "repair")
             assert parent.status == "ok"
+
+
+async def test_the_same_answer_again_waits_for_its_evaluation(fast_options: RunOptions) -> None:
+    # An instant model that always gives the same failing answer, and a slow check: the
+    # search must not spend the budget on copies while the first copy is being checked.
+    def slow_no_commas(text: str) -> Verdict:
+        import time
+
+        time.sleep(0.2)
+        return no_commas(text)
+
+    fake = ScriptedModel(default=lambda req: "a b" if is_revision(req) else "a, b")
+    result = await cadenza.arun(
+        "write",
+        [Requirement(name="commas", description="No commas", validator=slow_no_commas)],
+        models=[fake],
+        options=fast_options,
+        budget={"max_calls": 12},
+    )
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    generates = [n for n in result.trace if n.kind == "generate"]
+    assert len(generates) <= 4, [n.detail.get("duplicate_of") for n in generates]

@@ -93,6 +93,8 @@ class KindStats:
     """Actions that produced an answer (a duplicate of an earlier one included)."""
     improved: int = 0
     """Actions that succeeded (what success is depends on the kind)."""
+    repeats: int = 0
+    """Answers in a row that repeated an earlier one (0 after a new answer)."""
 
     def rate(self, prior: float) -> float:
         """Success rate with a Beta prior: ``(improved + prior) / (tried + 1)``."""

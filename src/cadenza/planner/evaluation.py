@@ -145,7 +145,7 @@ class Evaluator:
         health = self.health.setdefault(req.name, ValidatorHealth())
         try:
             verdict = await run_validator(v, cand.text, self.context(req))
-        except asyncio.CancelledError:  # a sync check runs in a thread: it can be cancelled
+        except asyncio.CancelledError:
             self.trace.finish(node, "cancelled", latency_s=time.monotonic() - started)
             raise
         except Exception as exc:

@@ -46,6 +46,10 @@ class Sample:
     def propose(self, view: SearchView) -> list[Action]:
         if view.nothing_to_choose and (view.state.candidates or view.pending_of(self)):
             return []  # any answer will do, and one is there or on its way
+        if self.stats.repeats >= 2 and view.pending:
+            # The model keeps giving the same answer: wait for the work in flight (an
+            # evaluation may open a revision) rather than buy more copies of it.
+            return []
         k = self.stats.launched
         every = self.settings.plain_every
         plain = view.vary_prompt and every > 0 and k % every == every - 1

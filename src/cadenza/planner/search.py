@@ -286,8 +286,10 @@ class Search:
             produced.node.detail["duplicate_of"] = seen
             self.evaluator.note_repeat(state.candidates[seen])
             kind.stats.tried += 1
+            kind.stats.repeats += 1
             self._note(kind, new_best=False)
             return
+        kind.stats.repeats = 0
         parent = produced.parent
         cand = Candidate(
             id=produced.candidate_id,
