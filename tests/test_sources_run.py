@@ -166,3 +166,43 @@ async def test_web_results_are_sources_with_urls() -> None:
 async def test_tools_must_be_tools() -> None:
     with pytest.raises(UsageError, match="FileSearch"):
         await cadenza.arun("q", models=[ScriptedModel()], tools=["file_search"])  # type: ignore[list-item]
+
+
+async def test_a_long_answer_is_cut_to_its_short_phrase(library: Library) -> None:
+    model = ScriptedModel(default="The usual food of the grey heron is fish and frogs [P1].")
+    result = await cadenza.arun(
+        "What does the grey heron eat?",
+        models=[model],
+        budget={"max_calls": 1},
+        tools=[FileSearch()],
+        library=library,
+    )
+    assert result.result == "fish and frogs [P1]"
+    short = next(r for r in result.requirements_result.requirements if r.name == "short_answer")
+    assert short.score == 1.0 and result.score == 1.0
+    assert any(n.kind == "repair" and "short_answer" in n.detail["repairs"] for n in result.trace)
+
+
+def test_the_short_answer_check_and_its_bound() -> None:
+    from cadenza.sources.checks import short_answer_check
+    from cadenza.validators.base import CheckContext
+
+    ctx = CheckContext("Who?", "short_answer", "short", args={"max_words": 3})
+    assert short_answer_check("Ada Brell [P2]", ctx).score == 1.0
+    long = short_answer_check("It was founded by Ada Brell [P2]", ctx)
+    assert long.score == pytest.approx(3 / 6) and "at most 3 words" in long.reason
+    with pytest.raises(ValueError, match="max_words"):
+        short_answer_check("x", CheckContext("Who?", "s", "s", args={"max_words": 0}))
+
+
+async def test_sentences_style_has_no_short_answer_requirement(library: Library) -> None:
+    result = await cadenza.arun(
+        "What does the grey heron eat?",
+        models=[ScriptedModel(default=_cite_the_heron)],
+        budget={"max_calls": 1},
+        tools=[FileSearch()],
+        library=library,
+        options=RunOptions(retrieval=RetrievalSettings(answer_style="sentences")),
+    )
+    names = [r.name for r in result.requirements_result.requirements]
+    assert names == ["cites_sources", "grounded"]

@@ -183,7 +183,9 @@ async def arun_task(
                 )
     requirements = _prepare_requirements(task.requirements, options.compile_requirements)
     if tools is not None and tools.tools and options.source_requirements:
-        requirements = _with_source_requirements(requirements)
+        requirements = _with_source_requirements(
+            requirements, short=options.retrieval.answer_style == "short"
+        )
     task = task.model_copy(update={"requirements": requirements})
     task = with_output_requirement(task, models)
     code = {r.name: _code_validator(r) for r in task.requirements if r.validator is not None}
@@ -250,10 +252,19 @@ SOURCE_REQUIREMENTS = (
 tools (`RunOptions.source_requirements`). Attach them by name in any run:
 ``Requirement(description=..., validator="grounded")``."""
 
+SHORT_ANSWER_REQUIREMENT = Requirement(
+    name="short_answer",
+    description="Answer with a short phrase (at most 8 words) and its citation",
+    validator="short_answer",
+)
+"""Added too when the answers are asked for short (`RetrievalSettings.answer_style`
+``short``, the default): a long answer is cut to the phrase it gives (a repair, no call)."""
 
-def _with_source_requirements(reqs: list[Requirement]) -> list[Requirement]:
+
+def _with_source_requirements(reqs: list[Requirement], *, short: bool) -> list[Requirement]:
     have = {r.validator_name for r in reqs} | {r.name for r in reqs}
-    extra = [r.model_copy() for r in SOURCE_REQUIREMENTS if r.validator_name not in have]
+    builtin = [*SOURCE_REQUIREMENTS, *([SHORT_ANSWER_REQUIREMENT] if short else [])]
+    extra = [r.model_copy() for r in builtin if r.validator_name not in have]
     return [*reqs, *extra]
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "content_words",
     "grounded",
     "sentence_support",
+    "short_answer_check",
 ]
 
 DEFAULT_MIN_SUPPORT = 0.75
@@ -359,6 +360,41 @@ def _repair_citations(text: str, ctx: CheckContext) -> str | None:
     return " ".join(out)
 
 
+DEFAULT_MAX_WORDS = 8
+
+
+def _max_words(ctx: CheckContext | None) -> int:
+    value: Any = (ctx.args if ctx is not None else {}).get("max_words", DEFAULT_MAX_WORDS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_words must be a whole number of at least 1, got {value!r}")
+    return value
+
+
+def short_answer_check(text: str, ctx: CheckContext) -> Verdict:
+    """The answer is a short phrase: at most ``max_words`` words (default 8) once its
+    citations are set aside. Scores ``max_words / words`` above that, so that a shorter
+    rewrite ranks higher."""
+    limit = _max_words(ctx)
+    words = len(strip_citations(text).split())
+    if words == 0:
+        return Verdict(0.0, "the answer is empty")
+    if words <= limit:
+        return Verdict(1.0, f"{words} word(s), at most {limit}")
+    return Verdict(
+        limit / words,
+        f"{words} words: answer with a short phrase of at most {limit} words, then its "
+        "citation, like: Paris [P1]",
+    )
+
+
+def _repair_short(text: str, ctx: CheckContext) -> str | None:
+    """Cut the short answer out of a long one (`prompts.short_answer`): "The company
+    that ... is headquartered in Mumbai [P2]" -> "Mumbai [P2]"."""
+    from .prompts import short_answer
+
+    return short_answer(text, ctx.instruction, max_words=_max_words(ctx))
+
+
 register_validator(
     "cites_sources",
     cites_sources,
@@ -371,5 +407,13 @@ register_validator(
     grounded,
     description="Each sentence of the answer is supported by a passage it cites.",
     repair=_repair_grounded,
+    builtin=True,
+)
+register_validator(
+    "short_answer",
+    short_answer_check,
+    description="The answer is a short phrase (at most max_words words, default 8) with "
+    "its citation.",
+    repair=_repair_short,
     builtin=True,
 )
