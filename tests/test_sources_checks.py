@@ -133,7 +133,8 @@ def test_the_answer_prompt_shows_passages_under_their_ids() -> None:
     shown = ev.show([Found("file", "k1", "Paris is in France.", "Paris", 1.0, "q", 1)])
     msgs = answer_messages("Where is Paris?", shown)
     assert msgs[-1].content.startswith("[P1] Paris is in France.\n\nQuestion: Where is Paris?")
-    assert "like: Paris [P1]" in msgs[-1].content
+    assert "short phrase copied from the passages" in msgs[-1].content
+    assert "like:" not in msgs[-1].content  # no example answer to copy
 
 
 def test_names_in_passages_lead_to_the_next_passage() -> None:

@@ -382,8 +382,8 @@ def short_answer_check(text: str, ctx: CheckContext) -> Verdict:
         return Verdict(1.0, f"{words} word(s), at most {limit}")
     return Verdict(
         limit / words,
-        f"{words} words: answer with a short phrase of at most {limit} words, then its "
-        "citation, like: Paris [P1]",
+        f"{words} words: answer with a short phrase of at most {limit} words copied from "
+        "the passages, then the id of its passage in brackets",
     )
 
 

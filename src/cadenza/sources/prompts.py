@@ -2,7 +2,9 @@
 
 Plain on purpose, like every cadenza prompt: the passages as plain text under their short
 ids, the question, and one line saying what to write. Small models copy the form of an
-example better than they follow a description, so the line shows one.
+example better than they follow a description -- so well that an example *answer* gets
+copied (measured: "like: Paris [P1]" made the embedded model answer "Paris"), so the
+short-answer line shows none; the others show the form of a citation.
 """
 
 from __future__ import annotations
@@ -53,9 +55,11 @@ def answer_messages(
     elif style == "short" and is_polar_question(question):
         ask = f"Answer yes or no, then cite the passage, like: yes [{example}]"
     elif style == "short":
+        # No example answer: the embedded model copied "Paris" from "like: Paris [P1]"
+        # (F1 0.02 on 20 HotpotQA questions; 0.07 with this wording, 0.13 once cut short).
         ask = (
-            "Answer with a short phrase from the passages, then cite the passage, "
-            f"like: Paris [{example}]"
+            "Answer with a short phrase copied from the passages, then the id of the "
+            "passage in brackets."
         )
     else:
         ask = (
