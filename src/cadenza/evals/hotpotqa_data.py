@@ -15,6 +15,7 @@ official script.
 from __future__ import annotations
 
 import json
+import os
 import re
 import string
 from collections import Counter
@@ -167,7 +168,7 @@ def _all_files(library: Library) -> list[Any]:
 
 
 def _save(path: Path, files: dict[tuple[str, str], str]) -> None:
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two evaluations may share a library
     tmp.write_text(json.dumps([[t, x, f] for (t, x), f in files.items()]), encoding="utf-8")
     tmp.replace(path)
 
