@@ -3,6 +3,8 @@ passages with citations, `result.data_sources`, and the faults a search can meet
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -206,3 +208,30 @@ async def test_sentences_style_has_no_short_answer_requirement(library: Library)
     )
     names = [r.name for r in result.requirements_result.requirements]
     assert names == ["cites_sources", "grounded"]
+
+
+class _Slow(SearchProvider):
+    name = "slow"
+
+    async def _search(self, query: str, limit: int, sites: Sequence[Site]) -> list[WebResult]:
+        await asyncio.sleep(30)
+        return []
+
+
+async def test_a_slow_provider_times_out_as_a_failed_node(library: Library) -> None:
+    web = WebSearcher(provider=_Slow())
+    started = time.monotonic()
+    result = await cadenza.arun(
+        "What does the grey heron eat?",
+        models=[ScriptedModel(default=_cite_the_heron)],
+        budget={"max_calls": 2},
+        tools=[FileSearch(), WebSearch()],
+        library=library,
+        options=RunOptions(web=web, retrieval=RetrievalSettings(search_timeout_s=0.2, hops=0)),
+    )
+    await web.aclose()
+    assert time.monotonic() - started < 10
+    failed = [n for n in result.trace if n.kind == "search" and n.status == "failed"]
+    assert len(failed) == 1 and "longer than 0.2 s" in (failed[0].error or "")
+    assert result.data_sources is not None and result.data_sources.failed_searches == 1
+    assert result.result.startswith("fish and frogs") and result.score == 1.0

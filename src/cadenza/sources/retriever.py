@@ -60,6 +60,9 @@ class RetrievalSettings:
     """Names looked up per follow-up round on the web (each is a provider call)."""
     entity_results: int = 3
     """Passages one name's lookup returns (a title naming it is the bridge)."""
+    search_timeout_s: float = 30.0
+    """The longest one search may take (a web search with its page fetches included);
+    past it the search is a failed trace node and the run goes on without it."""
     answer_style: str = "short"
     """``short``: ask for a short phrase (or yes/no) with its citation; ``sentences``: a
     plain answer in sentences, each citing its passages."""
@@ -76,6 +79,8 @@ class RetrievalSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"RetrievalSettings.{name} must be an integer of at least 1")
+        if not self.search_timeout_s > 0:
+            raise ValueError("RetrievalSettings.search_timeout_s must be more than 0")
         if self.hops < 0 or self.max_web_entities < 0:
             raise ValueError("RetrievalSettings.hops and max_web_entities must be 0 or more")
         if self.answer_style not in ("short", "sentences"):
@@ -194,10 +199,18 @@ class Retriever:
         )
         started = time.monotonic()
         try:
-            if isinstance(tool, FileSearch):
-                found = await self._file_search(tool, query, limit, node)
-            else:
-                found = await self._web_search(tool, query, node)
+            async with asyncio.timeout(self.settings.search_timeout_s):
+                if isinstance(tool, FileSearch):
+                    found = await self._file_search(tool, query, limit, node)
+                else:
+                    found = await self._web_search(tool, query, node)
+        except TimeoutError:
+            self.evidence.failed_searches += 1
+            what = "file search" if isinstance(tool, FileSearch) else "web search"
+            message = f"the {what} took longer than {self.settings.search_timeout_s:g} s"
+            self.evidence.note(f"a {what} failed and the run went on without it: {message}")
+            self.trace.finish(node, "failed", error=message, latency_s=time.monotonic() - started)
+            return _Ranked(tool)
         except asyncio.CancelledError:
             self.trace.finish(node, "cancelled", latency_s=time.monotonic() - started)
             raise
