@@ -148,3 +148,17 @@ def test_names_in_passages_lead_to_the_next_passage() -> None:
     assert "Shirley Temple" in found and "Corliss Archer" not in found
     assert names_match("Nixon", "Richard Nixon") and names_match("Alien", "Alien (film)")
     assert not names_match("Alien", "Aliens (soundtrack)")
+
+
+def test_short_answer_wants_the_phrase_alone() -> None:
+    from cadenza.sources.checks import short_answer_check
+    from cadenza.sources.prompts import short_answer
+    from cadenza.validators.base import CheckContext
+
+    ctx = CheckContext("Who?", "short_answer", "short")
+    for text in ("The answer is: 10 [P5]", "Question: Ann was [P1]", "Ann Lee\nBob Ray [P1]"):
+        verdict = short_answer_check(text, ctx)
+        assert verdict.score == 0.5 and "phrase alone" in verdict.reason
+        cut = short_answer(text, "Who?")
+        assert cut is not None and short_answer_check(cut, ctx).score == 1.0
+    assert short_answer_check("Ann Lee [P1]", ctx).score == 1.0

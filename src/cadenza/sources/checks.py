@@ -372,12 +372,21 @@ def _max_words(ctx: CheckContext | None) -> int:
 
 def short_answer_check(text: str, ctx: CheckContext) -> Verdict:
     """The answer is a short phrase: at most ``max_words`` words (default 8) once its
-    citations are set aside. Scores ``max_words / words`` above that, so that a shorter
+    citations are set aside, alone (no "The answer is:", no echo of "Question:", one
+    line: 0.5 otherwise). Scores ``max_words / words`` above the bound, so that a shorter
     rewrite ranks higher."""
     limit = _max_words(ctx)
     words = len(strip_citations(text).split())
     if words == 0:
         return Verdict(0.0, "the answer is empty")
+    from .prompts import has_lead
+
+    if has_lead(text):
+        return Verdict(
+            0.5,
+            "not the phrase alone (it starts with 'The answer is' or 'Question:', or runs over "
+            "several lines): give only the short phrase and the id of its passage",
+        )
     if words <= limit:
         return Verdict(1.0, f"{words} word(s), at most {limit}")
     return Verdict(

@@ -18,6 +18,7 @@ from .evidence import Source
 
 __all__ = [
     "answer_messages",
+    "has_lead",
     "is_polar_question",
     "passages_block",
     "short_answer",
@@ -76,9 +77,19 @@ def answer_messages(
 
 
 _LEADS = re.compile(
-    r"^(?:the\s+)?(?:short\s+)?(?:answer|response)(?:\s+to\s+(?:the|this)\s+question)?\s*(?:is|:)\s*:?\s*",
+    r"^(?:(?:the\s+)?(?:short\s+)?(?:answer|response)(?:\s+to\s+(?:the|this)\s+question)?"
+    r"\s*(?:is|:)\s*:?|question\s*:)\s*",
     re.IGNORECASE,
 )
+
+
+def has_lead(text: str) -> bool:
+    """Whether an answer starts with "The answer is", "Answer:" or "Question:" (an echo of
+    the prompt), or runs over more than one line: not the phrase alone."""
+    body = strip_citations(text).strip()
+    return bool(_LEADS.match(body)) or "\n" in body
+
+
 _COPULA = re.compile(
     r"\b(?:is|was|are|were|be|been|became|becomes|has been|had been|held|served as|"
     r"holds|called|named|known as)\b",
