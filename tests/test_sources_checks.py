@@ -162,3 +162,16 @@ def test_short_answer_wants_the_phrase_alone() -> None:
         cut = short_answer(text, "Who?")
         assert cut is not None and short_answer_check(cut, ctx).score == 1.0
     assert short_answer_check("Ann Lee [P1]", ctx).score == 1.0
+
+
+def test_short_answer_must_answer_something() -> None:
+    from cadenza.sources.checks import short_answer_check
+    from cadenza.validators.base import CheckContext
+
+    ctx = CheckContext("Which river flows through Quorra?", "short_answer", "short")
+    assert short_answer_check("[Question] [P1]", ctx).score == 0.3
+    assert short_answer_check("Quorra river [P1]", ctx).score == 0.3  # only the question's words
+    assert short_answer_check("the Ombra [P1]", ctx).score == 1.0
+    polar = CheckContext("Is the Ombra in Quorra?", "short_answer", "short")
+    assert short_answer_check("yes [P1]", polar).score == 1.0
+    assert short_answer_check("Ombra [P1]", polar).score == 0.5

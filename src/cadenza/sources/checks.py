@@ -373,8 +373,10 @@ def _max_words(ctx: CheckContext | None) -> int:
 def short_answer_check(text: str, ctx: CheckContext) -> Verdict:
     """The answer is a short phrase: at most ``max_words`` words (default 8) once its
     citations are set aside, alone (no "The answer is:", no echo of "Question:", one
-    line: 0.5 otherwise). Scores ``max_words / words`` above the bound, so that a shorter
-    rewrite ranks higher."""
+    line: 0.5 otherwise), and an answer: yes or no to a yes-or-no question (0.5
+    otherwise), else at least one content word the question does not hold ("[Question]",
+    "What's that?" score 0.3). Scores ``max_words / words`` above the bound, so that a
+    shorter rewrite ranks higher."""
     limit = _max_words(ctx)
     words = len(strip_citations(text).split())
     if words == 0:
@@ -386,6 +388,18 @@ def short_answer_check(text: str, ctx: CheckContext) -> Verdict:
             0.5,
             "not the phrase alone (it starts with 'The answer is' or 'Question:', or runs over "
             "several lines): give only the short phrase and the id of its passage",
+        )
+    from .prompts import is_polar_question
+
+    body = strip_citations(text).strip().lower()
+    if is_polar_question(ctx.instruction):
+        if body.split()[0].strip(".,!") not in ("yes", "no"):
+            return Verdict(0.5, "a yes-or-no question: answer yes or no, then the passage id")
+    elif not set(content_words(body)) - set(content_words(ctx.instruction)):
+        return Verdict(
+            0.3,
+            "it names nothing the question does not already say: give the answer itself, "
+            "copied from a passage",
         )
     if words <= limit:
         return Verdict(1.0, f"{words} word(s), at most {limit}")
