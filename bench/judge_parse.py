@@ -313,6 +313,13 @@ def report(args: argparse.Namespace) -> None:
                 f"compiler turns into code: {agree}/{len(both)} = {_pct(agree, len(both))} "
                 "(an unparsable answer counts as disagreement)"
             )
+            parsed = len(both) - cells[("pass", "unparsable")] - cells[("fail", "unparsable")]
+            print(f"on the parsed answers only: {agree}/{parsed} = {_pct(agree, parsed)}")
+            passing = sum(1 for r in both if r["code_pass"])
+            print(
+                f"(a judge that always says pass would agree on {_pct(passing, len(both))}, "
+                f"one that always says fail on {_pct(len(both) - passing, len(both))})"
+            )
             print("| exact check \\ judge | pass | fail | unparsable |")
             print("|---|---|---|---|")
             for code in ("pass", "fail"):
