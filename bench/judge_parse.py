@@ -14,7 +14,8 @@ Run the heavy steps under the shared CPU lock, e.g. ``flock /work/wt/cpu.lock ..
     .venv/bin/python bench/judge_parse.py judge --out runs/judge --label old --judge old
     # 3. IFEval dev in judge mode, a whole cadenza run per prompt (the `cadenza eval ifeval
     #    --mode judge --arms cadenza` arm, 1,400 tokens), counting the judge's unparsable
-    #    answers in each run's trace; --start/--stop split it into short locked commands
+    #    answers in each run's trace; --start/--stop split it into short locked commands;
+    #    --judged-only keeps the prompts where the judge is called at all
     .venv/bin/python bench/judge_parse.py runs --data $D --out runs/judge-runs --stop 45
     # 4. the tables
     .venv/bin/python bench/judge_parse.py report runs/judge runs/judge-runs
@@ -227,6 +228,14 @@ async def whole_runs(args: argparse.Namespace) -> None:
     done = {r["key"] for r in _rows(path)}
     rows, _ = load_rows(args.data)
     rows = [r for r in rows[args.start : args.stop] if r.key not in done]
+    if args.judged_only:
+        from cadenza.validators.compiler import compile_requirement
+
+        rows = [
+            r
+            for r in rows
+            if any(compile_requirement(q.description) is None for q in requirements_for(r, "judge"))
+        ]
     with path.open("a", encoding="utf-8") as sink:
         for i, row in enumerate(rows, 1):
             started = time.monotonic()
@@ -304,6 +313,13 @@ def report(args: argparse.Namespace) -> None:
                 f"compiler turns into code: {agree}/{len(both)} = {_pct(agree, len(both))} "
                 "(an unparsable answer counts as disagreement)"
             )
+            parsed = len(both) - cells[("pass", "unparsable")] - cells[("fail", "unparsable")]
+            print(f"on the parsed answers only: {agree}/{parsed} = {_pct(agree, parsed)}")
+            passing = sum(1 for r in both if r["code_pass"])
+            print(
+                f"(a judge that always says pass would agree on {_pct(passing, len(both))}, "
+                f"one that always says fail on {_pct(len(both) - passing, len(both))})"
+            )
             print("| exact check \\ judge | pass | fail | unparsable |")
             print("|---|---|---|---|")
             for code in ("pass", "fail"):
@@ -345,6 +361,11 @@ def main() -> None:
     r.add_argument("--budget", default=json.dumps(RUN_BUDGET))
     r.add_argument("--start", type=int, default=0)
     r.add_argument("--stop", type=int)
+    r.add_argument(
+        "--judged-only",
+        action="store_true",
+        help="only prompts with a sentence the compiler leaves to the judge",
+    )
     for p in (c, j):
         p.add_argument("--max-items", type=int, help="stop after this many (resume later)")
     for p in (c, j, r):
