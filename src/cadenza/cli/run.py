@@ -109,6 +109,12 @@ Exit codes:
     help="Never apply deterministic repairs (e.g. lowercasing); only the model fixes.",
 )
 @click.option(
+    "--no-constrain",
+    is_flag=True,
+    help="Never sample under a grammar of the exact requirements (on models that enforce "
+    "grammars, e.g. local:smollm2); every answer is written free.",
+)
+@click.option(
     "--schema",
     "schema_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -130,6 +136,7 @@ def run_command(
     system_prompt: str | None,
     no_compile: bool,
     no_repair: bool,
+    no_constrain: bool,
     schema_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -166,7 +173,8 @@ def run_command(
             system_prompt=system_prompt,
             output_type=output_type,
             options=RunOptions(
-                compile_requirements=not no_compile, search=SearchSettings(repairs=not no_repair)
+                compile_requirements=not no_compile,
+                search=SearchSettings(repairs=not no_repair, constrain=not no_constrain),
             ),
             on_event=progress.on_event if progress else None,
         )

@@ -9,6 +9,9 @@ Arms, each scored at the end with IFEval's exact strict and loose checks:
   own means (requirement compiler, else the LLM judge);
 - ``cadenza_no_repair``: the same without deterministic repairs, so the model's own
   improvement stays visible;
+- ``cadenza_no_constrain`` and ``cadenza_no_repair_no_constrain``: the two above without
+  constrained sampling (no answer is written under a grammar of the requirements; see
+  planner/constrained.py), so its share of the result is visible;
 - ``oracle``: best-of-K samples, the best picked by the exact checks (a reference no
   deployed system has: it knows the grader).
 
@@ -42,6 +45,7 @@ from .resume import Progress, read_results, run_resumable
 
 __all__ = [
     "ARMS",
+    "DEFAULT_ARMS",
     "ArmOutcome",
     "EvalConfig",
     "IFEvalRow",
@@ -51,7 +55,16 @@ __all__ = [
     "summarize",
 ]
 
-ARMS = ("baseline", "cadenza", "cadenza_no_repair", "oracle")
+ARMS = (
+    "baseline",
+    "cadenza",
+    "cadenza_no_repair",
+    "cadenza_no_constrain",
+    "cadenza_no_repair_no_constrain",
+    "oracle",
+)
+DEFAULT_ARMS = ("baseline", "cadenza", "cadenza_no_repair", "oracle")
+"""The arms run when none are named (the ``*_no_constrain`` ones on request)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,7 @@ class EvalConfig:
     mode: str = "code"
     samples: int = 8
     limit: int | None = None
-    arms: tuple[str, ...] = ARMS
+    arms: tuple[str, ...] = DEFAULT_ARMS
     max_output_tokens: int = 512
 
 
@@ -161,7 +174,8 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
     settings = SearchSettings(
         max_output_tokens=cfg.max_output_tokens,
         mention_requirements=False,  # IFEval prompts state their instructions already
-        repairs=arm == "cadenza",
+        repairs=arm in ("cadenza", "cadenza_no_constrain"),
+        constrain=not arm.endswith("_no_constrain"),
         width=1 if arm == "baseline" else None,
     )
     if arm == "baseline":
