@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,13 @@ class ArmOutcome:
     calls: int
     seconds: float
     finish_reason: str = ""
+    constrained_calls: int = 0
+    """Generations written under a grammar of the requirements (constrained sampling)."""
+    constrained_cut_off: int = 0
+    """Of those, the ones cut off at the token limit."""
+    best_origin: str = ""
+    """The kind of action that wrote the answer returned (sample, revise, repair,
+    constrained_sample); a repair's is ``repair``."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,10 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
         options=RunOptions(search=settings, compile_requirements=cfg.mode == "judge"),
     )
     strict, loose = _score(row, result.result)
+    constrained = [
+        n for n in result.trace if n.kind == "generate" and n.detail.get("constrained") == "grammar"
+    ]
+    cut_off = sum(1 for n in constrained if n.detail.get("finish_reason") == "length")
     return ArmOutcome(
         row.key,
         arm,
@@ -201,7 +213,25 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
         result.usage.calls,
         time.monotonic() - started,
         result.requirements_result.finish_reason,
+        constrained_calls=len(constrained),
+        constrained_cut_off=cut_off,
+        best_origin=_origin(result),
     )
+
+
+def _origin(result: Result) -> str:
+    """The kind of action that wrote `result`'s answer, from its trace."""
+    for node in result.trace:
+        if node.candidate_id != result.best_candidate_id or node.kind not in (
+            "generate",
+            "revise",
+            "repair",
+        ):
+            continue
+        if node.kind == "generate":
+            return "constrained_sample" if node.detail.get("constrained") == "grammar" else "sample"
+        return str(node.kind)
+    return ""
 
 
 async def _oracle(row: IFEvalRow, cfg: EvalConfig, model: Model, started: float) -> ArmOutcome:
@@ -280,7 +310,7 @@ def summarize(
     by_arm: dict[str, list[ArmOutcome]] = {}
     for o in outcomes:
         by_arm.setdefault(o.arm, []).append(o)
-    arms: dict[str, dict[str, float]] = {}
+    arms: dict[str, dict[str, Any]] = {}
     for arm in cfg.arms:
         rows = by_arm.get(arm, [])
         if not rows:
@@ -296,8 +326,16 @@ def summarize(
             "tokens_per_prompt": sum(o.tokens for o in rows) / n,
             "calls_per_prompt": sum(o.calls for o in rows) / n,
             "seconds_per_prompt": sum(o.seconds for o in rows) / n,
+            "constrained_calls_per_prompt": sum(o.constrained_calls for o in rows) / n,
+            "constrained_cut_off_share": (
+                sum(o.constrained_cut_off for o in rows)
+                / max(1, sum(o.constrained_calls for o in rows))
+            ),
             "n": n,
         }
+        origins = Counter(o.best_origin for o in rows if o.best_origin)
+        if origins:
+            arms[arm]["best_from"] = {k: v / n for k, v in sorted(origins.items())}
     return {
         "arms": arms,
         "n_prompts": n_prompts,
