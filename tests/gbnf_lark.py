@@ -70,6 +70,17 @@ def _tokens(rhs: str) -> list[str]:
                     parts.append(_regex_char(lo))
             i += 1
             out.append(_terminal("[" + ("^" if negated else "") + "".join(parts) + "]"))
+        elif c == "{" and out and out[-1].startswith("/"):
+            # a bounded repetition of one literal or class: one terminal, as in a regex
+            # (lark's dynamic lexer refuses terminals that match the empty text)
+            j = rhs.index("}", i)
+            lo, _, hi = rhs[i + 1 : j].partition(",")
+            low = max(1, int(lo))
+            bounds = f"{{{low},{hi}}}" if _ else f"{{{low}}}"
+            out[-1] = "/(?:" + out[-1][1:-1] + ")" + bounds + "/"
+            if int(lo) == 0:
+                out[-1] = "(" + out[-1] + ")?"
+            i = j + 1
         elif c == "{":
             j = rhs.index("}", i)
             bounds = rhs[i + 1 : j].split(",")

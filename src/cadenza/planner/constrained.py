@@ -35,7 +35,9 @@ from .state import Candidate, RunState
 __all__ = ["ConstrainedSample", "task_grammar"]
 
 
-def task_grammar(task: Task, code: Mapping[str, Validator]) -> RequirementGrammar | None:
+def task_grammar(
+    task: Task, code: Mapping[str, Validator], *, max_words: int | None = None
+) -> RequirementGrammar | None:
     """The grammar of `task`'s code-checked requirements, mandatory ones first (they are
     kept when two requirements contradict each other), or None."""
     exact = [
@@ -43,7 +45,7 @@ def task_grammar(task: Task, code: Mapping[str, Validator]) -> RequirementGramma
         for r in sorted(task.requirements, key=lambda r: not r.is_mandatory)
         if r.name in code
     ]
-    return requirements_grammar(exact) if exact else None
+    return requirements_grammar(exact, max_words=max_words) if exact else None
 
 
 class ConstrainedSample:
@@ -74,7 +76,7 @@ class ConstrainedSample:
         module docstring)."""
         if not settings.constrain or task.output is not None:
             return None
-        grammar = task_grammar(task, code)
+        grammar = task_grammar(task, code, max_words=settings.constrained_max_words)
         if grammar is None:
             return None
         fmt = ResponseFormat("grammar", grammar=grammar.grammar, name="requirements")

@@ -20,11 +20,15 @@ phrase, an end phrase with a comma when commas are forbidden) is left out, with 
 reason, and cadenza's validation decides it as always.
 
 Every text the grammar accepts passes the checks it enforces (tests/test_grammar.py
-holds the proof by example, with the real checkers). The grammar is narrower than the
-checks on purpose: a case rule keeps to ASCII, free text starts with a letter, a JSON
-answer is an object, bullet points are the whole answer. Each grammar can always end:
-every loop may stop, so a model that writes the required parts can finish; one that
-never writes them runs to its token limit, and the search learns from that.
+holds the proof by example, with the real checkers), with one exception a grammar cannot
+help: IFEval's case checks also want langdetect to call the text English (or not know).
+The grammar is narrower than the checks on purpose: a case rule keeps to ASCII, free text
+starts with a letter, a JSON answer is an object, bullet points are the whole answer.
+
+Each grammar can always end: every loop may stop. Free text that something must follow
+(an end phrase, a closing quote, the next paragraph) holds at most `max_words` words, so a
+small model that would ramble on (and never write the end phrase) is made to write it
+before its token limit.
 """
 
 from __future__ import annotations
@@ -164,6 +168,10 @@ class Shape:
     json_keys: tuple[str, ...] = ()
     postscript: str | None = None
     end: str | None = None
+    max_words: int | None = None
+    """At most this many words of free text before a part that must follow it (an end
+    phrase, a closing quote, the next paragraph), so that a model that does not write
+    that part is made to before its token limit; None: no bound."""
 
     # -- the alphabet ---------------------------------------------------------------------
     @property
@@ -354,10 +362,13 @@ def _params(req: ExactRequirement) -> tuple[str, Mapping[str, Any]]:
     return iid, parse_kwargs(iid, args, prompt=req.instruction)
 
 
-def requirements_grammar(requirements: Sequence[ExactRequirement]) -> RequirementGrammar | None:
+def requirements_grammar(
+    requirements: Sequence[ExactRequirement], *, max_words: int | None = None
+) -> RequirementGrammar | None:
     """One grammar holding every requirement it can (see the module docstring); None when
-    it can hold none of them."""
-    shape = Shape()
+    it can hold none of them. `max_words` bounds free text that something must follow
+    (`Shape.max_words`), raised to let through an "at least N words" requirement."""
+    shape = Shape(max_words=_words_wanted(requirements, max_words))
     enforced: list[str] = []
     skipped: dict[str, str] = {}
     for req in requirements:
@@ -386,17 +397,29 @@ def requirements_grammar(requirements: Sequence[ExactRequirement]) -> Requiremen
     return RequirementGrammar(render(shape), tuple(enforced), skipped, shape)
 
 
+def _words_wanted(requirements: Sequence[ExactRequirement], cap: int | None) -> int | None:
+    if cap is None:
+        return None
+    for req in requirements:
+        if ALIASES.get(req.validator, req.validator) != "length_constraints:number_words":
+            continue
+        try:
+            p = parse_kwargs(
+                "length_constraints:number_words",
+                {k: v for k, v in req.args.items() if k != "loose"},
+            )
+        except CadenzaError:
+            continue
+        if p["relation"] == "at least":
+            cap = max(cap, int(p["num_words"]) + 20)
+    return cap
+
+
 # -- rendering ----------------------------------------------------------------------------
 def render(shape: Shape) -> str:
     """The GBNF of `shape`."""
     rules: dict[str, str] = {}
-    chars = shape.chars
-    rules["char"] = chars.gbnf()
-    rules["start"] = shape.letters.gbnf()
-    line = chars.minus("\n")
-    rules["linechar"] = line.gbnf()
-    rules["linestart"] = shape.letters.intersect(line).gbnf()
-
+    chars, line = shape.chars, shape.chars.minus("\n")
     parts: list[str] = []
     if shape.quotes:
         parts.append(gbnf_literal('"' + ("\n" if shape.content == "bullets" else "")))
@@ -404,12 +427,19 @@ def render(shape: Shape) -> str:
         parts.append(gbnf_literal(shape.cased(shape.repeat) + "\n"))
     if shape.title:
         title = chars.minus("\n<>")
-        rules["title"] = (
-            '"<<" ' + shape.letters.intersect(title).gbnf() + " " + title.gbnf() + '* ">>" "\\n"'
-        )
+        _text(rules, "titletext", shape.letters.intersect(title), title, TITLE_WORDS)
+        rules["title"] = '"<<" titletext ">>" "\\n"'
         parts.append("title")
-    tail = _tail(shape)
-    parts.append(_content_rules(shape, rules, tail))
+    # Something must follow the last free text: it cannot run on to the token limit.
+    closes = shape.quotes or shape.end is not None
+    parts.append(_content_rules(shape, rules, bounded=closes or shape.postscript is not None))
+    if shape.postscript is not None:
+        marker = gbnf_literal(shape.cased(shape.postscript) + " ")
+        words = min(POSTSCRIPT_WORDS, shape.max_words) if closes and shape.max_words else None
+        _text(rules, "pstext", shape.letters.intersect(line), line, words)
+        parts.append(f'"\\n\\n" {marker} pstext')
+    if shape.end is not None:
+        parts.append(gbnf_literal(shape.cased(shape.end)))
     if shape.quotes:
         parts.append(gbnf_literal('"'))
     head = "root ::= " + " ".join(p for p in parts if p)
@@ -417,35 +447,53 @@ def render(shape: Shape) -> str:
     return "\n".join([head, *body]) + "\n"
 
 
-def _tail(shape: Shape) -> str:
-    """What follows the content's last free text: the postscript, then the end phrase."""
-    parts = []
-    if shape.postscript is not None:
-        marker = shape.cased(shape.postscript)
-        parts.append(f'"\\n\\n" {gbnf_literal(marker + " ")} linestart linechar*')
-    if shape.end is not None:
-        parts.append(gbnf_literal(shape.cased(shape.end)))
-    return " ".join(parts)
+TITLE_WORDS = 12
+"""At most this many words (after the first) in a title: it must be closed by ``>>``."""
+POSTSCRIPT_WORDS = 30
+"""At most this many words in a postscript that the end phrase or a quote must follow."""
 
 
-def _content_rules(shape: Shape, rules: dict[str, str], tail: str) -> str:
-    after = f" {tail}" if tail else ""
+def _text(
+    rules: dict[str, str], name: str, first: CharSet, chars: CharSet, words: int | None
+) -> str:
+    """Add rule `name`: text starting with a character of `first`, then any of `chars`;
+    with `words`, at most that many more words (runs of non-space characters), so that
+    what must follow it comes before the token limit."""
+    if words is None:
+        rules[name] = f"{first.gbnf()} {chars.gbnf()}*"
+    else:
+        space, word = chars.intersect(SPACE).gbnf(), chars.minus(SPACE).gbnf()
+        rules[name] = f"{first.gbnf()} {word}* ({space}+ {word}+){{0,{words}}} {space}*"
+    return name
+
+
+def _content_rules(shape: Shape, rules: dict[str, str], *, bounded: bool) -> str:
+    """The content's rules; `bounded`: something must follow it."""
+    cap = shape.max_words
     if shape.content == "json":
         _json_rules(shape, rules)
         return "json"
     if shape.content == "choice":
-        options = " | ".join(gbnf_literal(o) for o in CONSTRAINED_RESPONSE_OPTIONS)
-        return f"({options}){after}"
+        return "(" + " | ".join(gbnf_literal(o) for o in CONSTRAINED_RESPONSE_OPTIONS) + ")"
+    n = max(1, shape.count)
+    each = max(MIN_PART_WORDS, cap // n) if cap else None
     if shape.content == "bullets":
-        rules["bullet"] = '"* " linestart linechar*'
-        more = ' "\\n" bullet' * (shape.count - 1)
-        return f"bullet{more}{after}"  # the end phrase closes the last bullet
+        line = shape.chars.minus("\n")
+        first = shape.letters.intersect(line)
+        _text(rules, "item", first, line, each)
+        _text(rules, "lastitem", first, line, each if bounded else None)
+        return '"* " item "\\n" ' * (n - 1) + '"* " lastitem'
     if shape.content == "paragraphs":
         para = shape.chars.minus("*")
-        rules["para"] = f"{shape.letters.intersect(para).gbnf()} {para.gbnf()}*"
-        more = ' "\\n***\\n" para' * (shape.count - 1)
-        return f"para{more}{after}"
-    return f"start char*{after}"
+        first = shape.letters.intersect(para)
+        _text(rules, "para", first, para, each)
+        _text(rules, "lastpara", first, para, each if bounded else None)
+        return 'para "\\n***\\n" ' * (n - 1) + "lastpara"
+    return _text(rules, "text", shape.letters, shape.chars, cap if bounded else None)
+
+
+MIN_PART_WORDS = 8
+"""The fewest words a bounded bullet point or paragraph may hold."""
 
 
 def _json_rules(shape: Shape, rules: dict[str, str]) -> None:

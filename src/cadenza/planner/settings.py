@@ -84,6 +84,11 @@ class SearchSettings:
     with the other kinds. Off: every answer is written free (``--no-constrain``)."""
     constrained_prior: float = 0.5
     """Prior success rate of a constrained sample (it becomes the new best)."""
+    constrained_max_words: int = 150
+    """Under a grammar, free text that something must follow (an end phrase, a closing
+    quote, the next paragraph) holds at most this many words, so a small model that
+    would ramble on is made to write what must come before its token limit (raised for
+    an "at least N words" requirement)."""
 
     # -- deterministic repairs --------------------------------------------------------------
     repairs: bool = True
@@ -116,6 +121,7 @@ class SearchSettings:
             "feedback_reason_chars",
             "repair_passes",
             "chars_per_token",
+            "constrained_max_words",
         )
         for name in positive:
             if getattr(self, name) <= 0:
