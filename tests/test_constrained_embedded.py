@@ -15,7 +15,7 @@ from cadenza.planner import SearchSettings
 from cadenza.planner.grammar import requirements_grammar
 from cadenza.task import Budget, Requirement
 from cadenza.trace import TraceRecorder
-from test_grammar import CASES
+from test_grammar import CASES, E
 
 pytestmark = [
     pytest.mark.embedded,
@@ -26,9 +26,13 @@ pytestmark = [
 async def test_llama_cpp_parses_every_grammar_and_holds_the_answer_to_it() -> None:
     model = resolve_model("local:smollm2")
     calls = CallRunner(
-        BudgetLedger(Budget(max_calls=len(CASES))), TraceRecorder(), CallSettings(timeout_s=120)
+        BudgetLedger(Budget(max_calls=len(CASES) + 1)), TraceRecorder(), CallSettings(timeout_s=120)
     )
-    for name, reqs, _, _ in CASES:
+    many_words = [
+        E("q", "startend:quotation"),
+        E("w", "length_constraints:number_words", {"relation": "at least", "num_words": 560}),
+    ]  # the largest bound written (600 words)
+    for name, reqs, _, _ in [*CASES, ("600 words in quotes", many_words, [], [])]:
         g = requirements_grammar(reqs, max_words=150)
         assert g is not None
         fmt = ResponseFormat("grammar", grammar=g.grammar, name="requirements")

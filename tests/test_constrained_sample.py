@@ -13,7 +13,8 @@ import pytest
 import cadenza
 from cadenza import Requirement, RunOptions
 from cadenza.evals.ifeval import EvalConfig, run_ifeval
-from cadenza.models.base import ModelRequest
+from cadenza.models.base import ModelRequest, ModelResponse
+from cadenza.models.constraints import FORMAT_DROPPED
 from cadenza.models.registry import register_provider, unregister_provider
 from cadenza.planner import (
     ConstrainedSample,
@@ -132,6 +133,27 @@ async def test_mandatory_requirements_win_a_conflict() -> None:
     node = next(n for n in result.trace if n.detail.get("constrained") == "grammar")
     assert node.detail["grammar"]["enforces"] == ["low"]
     assert list(node.detail["grammar"]["not_enforced"]) == ["up"]
+
+
+class RefusingModel(ScriptedModel):
+    """Claims grammars, but its server refuses them (and answers unconstrained)."""
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        response = await super().complete(request)
+        if request.response_format is not None and request.response_format.kind == "grammar":
+            response.extra["constraint_gaps"] = [FORMAT_DROPPED]
+        return response
+
+
+async def test_a_refused_grammar_is_marked_and_not_tried_again() -> None:
+    model = RefusingModel(default="The sea, it is wide.", formats=("grammar",), max_concurrency=1)
+    result = await cadenza.arun(
+        "Write about the sea.", REQS, budget={"max_calls": 5}, models=[model], options=options()
+    )
+    nodes = [n for n in result.trace if n.detail.get("constrained") == "grammar"]
+    assert len(nodes) == 1 and nodes[0].detail["grammar"]["refused"] is True
+    assert len(grammar_requests(model)) == 1
+    assert len(model.generation_requests) > 1  # the run went on without it
 
 
 def test_the_policy_weighs_constrained_samples_by_what_they_gained() -> None:

@@ -286,6 +286,20 @@ def test_free_text_is_bounded_only_where_something_must_follow_it() -> None:
         max_words=3,
     )
     assert with_words is not None and with_words.shape.max_words == 60
+    # past what llama.cpp takes, no bound at all
+    many = E("w", "length_constraints:number_words", {"relation": "at least", "num_words": 800})
+    unbounded = requirements_grammar([*reqs, many], max_words=150)
+    assert unbounded is not None and unbounded.shape.max_words is None
+    assert "{0," not in unbounded.grammar
+
+
+def test_an_answer_that_ends_on_a_line_may_end_with_a_newline_and_then_must_stop() -> None:
+    bullets = grammar_of([E("a", "detectable_format:number_bullet_lists", {"num_bullets": 2})])
+    assert bullets.accepts("* Sea\n* Sand\n")
+    assert not bullets.accepts("* Sea\n* Sand\n\n")
+    assert not bullets.accepts("* Sea\n* Sand\nMore")
+    ps = grammar_of([E("a", "detectable_content:postscript", {"postscript_marker": "P.S."})])
+    assert ps.accepts("Hi.\n\nP.S. Bye.\n")
 
 
 def test_literals_and_classes_escape_what_gbnf_reads_specially() -> None:

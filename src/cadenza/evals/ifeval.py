@@ -88,7 +88,8 @@ class ArmOutcome:
     seconds: float
     finish_reason: str = ""
     constrained_calls: int = 0
-    """Generations written under a grammar of the requirements (constrained sampling)."""
+    """Generations written under a grammar of the requirements (constrained sampling; a
+    call whose server refused the grammar is not counted)."""
     constrained_cut_off: int = 0
     """Of those, the ones cut off at the token limit."""
     best_origin: str = ""
@@ -200,7 +201,11 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
     )
     strict, loose = _score(row, result.result)
     constrained = [
-        n for n in result.trace if n.kind == "generate" and n.detail.get("constrained") == "grammar"
+        n
+        for n in result.trace
+        if n.kind == "generate"
+        and n.detail.get("constrained") == "grammar"
+        and not n.detail.get("grammar", {}).get("refused")
     ]
     cut_off = sum(1 for n in constrained if n.detail.get("finish_reason") == "length")
     return ArmOutcome(

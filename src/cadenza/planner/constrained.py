@@ -13,7 +13,9 @@ gained (it succeeds when its answer becomes the new best), starting from
 
 Its calls are marked in the trace: ``detail.constrained == "grammar"`` (by the call
 runner) and ``detail.grammar`` naming the requirements the grammar enforces and those it
-left to validation. A grammar narrows what the model can say, not what it wants to
+left to validation. A server that refuses the grammar (llama.cpp says why in its log)
+answers unconstrained: the node then has ``detail.grammar.refused`` and the kind proposes
+no more. A grammar narrows what the model can say, not what it wants to
 say: a small model held to "end with this phrase" may never write it and run to its
 token limit; such a cut-off answer fails its checks and counts against the kind.
 """
@@ -24,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..models.base import Model, ResponseFormat
+from ..models.constraints import FORMAT_DROPPED
 from ..task import Task
 from ..validators.base import Validator
 from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView
@@ -63,6 +66,8 @@ class ConstrainedSample:
         self.model_indices = tuple(model_indices)
         self.prior = settings.constrained_prior
         self.stats = KindStats()
+        self.refused = False
+        """A model refused the grammar (its call then ran unconstrained): stop proposing."""
 
     @classmethod
     def for_task(
@@ -88,7 +93,7 @@ class ConstrainedSample:
         return temps[k % len(temps)]
 
     def propose(self, view: SearchView) -> list[Action]:
-        if view.nothing_to_choose:
+        if view.nothing_to_choose or self.refused:
             return []
         if self.stats.repeats >= 2 and view.pending:
             return []  # the grammar leaves the model one answer: wait, don't buy copies
@@ -117,6 +122,9 @@ class ConstrainedSample:
             response_format=self.format,
         )
         node.detail["grammar"] = self.describe()
+        if FORMAT_DROPPED in (node.detail.get("constraint_gaps") or ()):
+            self.refused = True  # the answer was written free: a plain sample's worth
+            node.detail["grammar"]["refused"] = True
         return Produced(
             cid,
             response.text.strip(),

@@ -397,9 +397,16 @@ def requirements_grammar(
     return RequirementGrammar(render(shape), tuple(enforced), skipped, shape)
 
 
+MAX_BOUND_WORDS = 600
+"""The largest word bound written: llama.cpp refuses a grammar whose repetitions expand
+past its limit (``{0,820}`` of a word is refused, ``{0,600}`` is taken). Where more
+words are wanted, free text is left unbounded."""
+
+
 def _words_wanted(requirements: Sequence[ExactRequirement], cap: int | None) -> int | None:
     if cap is None:
         return None
+    cap = min(cap, MAX_BOUND_WORDS)
     for req in requirements:
         if ALIASES.get(req.validator, req.validator) != "length_constraints:number_words":
             continue
@@ -412,7 +419,7 @@ def _words_wanted(requirements: Sequence[ExactRequirement], cap: int | None) -> 
             continue
         if p["relation"] == "at least":
             cap = max(cap, int(p["num_words"]) + 20)
-    return cap
+    return cap if cap <= MAX_BOUND_WORDS else None
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -442,6 +449,10 @@ def render(shape: Shape) -> str:
         parts.append(gbnf_literal(shape.cased(shape.end)))
     if shape.quotes:
         parts.append(gbnf_literal('"'))
+    elif shape.end is None and (shape.postscript is not None or shape.content == "bullets"):
+        # The answer ends with a line that cannot hold a newline: a model that wants to
+        # write one may, and then must stop (else it goes on along that line).
+        parts.append('"\\n"?')
     head = "root ::= " + " ".join(p for p in parts if p)
     body = [f"{name} ::= {rhs}" for name, rhs in rules.items() if _used(name, head, rules)]
     return "\n".join([head, *body]) + "\n"
