@@ -17,7 +17,7 @@ from rich.table import Table
 from ..errors import InvalidTaskError
 from ..evals import hotpotqa as hq
 from ..evals import jsonschema as js
-from ..evals.ifeval import ARMS, EvalConfig, load_rows, run_ifeval, score_responses
+from ..evals.ifeval import ARMS, DEFAULT_ARMS, EvalConfig, load_rows, run_ifeval, score_responses
 from ..evals.plot import plot_accuracy_vs_tokens, plot_coverage_by_subset, plot_f1_vs_tokens
 from ..evals.resume import Progress
 
@@ -53,7 +53,10 @@ def eval_group() -> None:
     help="K of the oracle best-of-K arm.",
 )
 @click.option(
-    "--arms", default=",".join(ARMS), show_default=True, help="Comma-separated arms to run."
+    "--arms",
+    default=",".join(DEFAULT_ARMS),
+    show_default=True,
+    help="Comma-separated arms to run, of: " + ", ".join(ARMS) + ".",
 )
 @click.option(
     "--responses",

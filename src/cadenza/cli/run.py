@@ -134,6 +134,12 @@ Exit codes:
 )
 @click.option("--db", "db_url", metavar="URL", help="The library's database (with --file-search).")
 @click.option(
+    "--no-constrain",
+    is_flag=True,
+    help="Never sample under a grammar of the exact requirements (on models that enforce "
+    "grammars, e.g. local:smollm2); every answer is written free.",
+)
+@click.option(
     "--schema",
     "schema_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -160,6 +166,7 @@ def run_command(
     web_search: bool,
     urls: tuple[str, ...],
     db_url: str | None,
+    no_constrain: bool,
     schema_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -205,7 +212,8 @@ def run_command(
             system_prompt=system_prompt,
             output_type=output_type,
             options=RunOptions(
-                compile_requirements=not no_compile, search=SearchSettings(repairs=not no_repair)
+                compile_requirements=not no_compile,
+                search=SearchSettings(repairs=not no_repair, constrain=not no_constrain),
             ),
             on_event=progress.on_event if progress else None,
             tools=tools or None,

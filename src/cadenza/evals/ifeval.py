@@ -9,6 +9,9 @@ Arms, each scored at the end with IFEval's exact strict and loose checks:
   own means (requirement compiler, else the LLM judge);
 - ``cadenza_no_repair``: the same without deterministic repairs, so the model's own
   improvement stays visible;
+- ``cadenza_no_constrain`` and ``cadenza_no_repair_no_constrain``: the two above without
+  constrained sampling (no answer is written under a grammar of the requirements; see
+  planner/constrained.py), so its share of the result is visible;
 - ``oracle``: best-of-K samples, the best picked by the exact checks (a reference no
   deployed system has: it knows the grader).
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +46,7 @@ from .resume import Progress, read_results, run_resumable
 
 __all__ = [
     "ARMS",
+    "DEFAULT_ARMS",
     "ArmOutcome",
     "EvalConfig",
     "IFEvalRow",
@@ -51,7 +56,16 @@ __all__ = [
     "summarize",
 ]
 
-ARMS = ("baseline", "cadenza", "cadenza_no_repair", "oracle")
+ARMS = (
+    "baseline",
+    "cadenza",
+    "cadenza_no_repair",
+    "cadenza_no_constrain",
+    "cadenza_no_repair_no_constrain",
+    "oracle",
+)
+DEFAULT_ARMS = ("baseline", "cadenza", "cadenza_no_repair", "oracle")
+"""The arms run when none are named (the ``*_no_constrain`` ones on request)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,14 @@ class ArmOutcome:
     calls: int
     seconds: float
     finish_reason: str = ""
+    constrained_calls: int = 0
+    """Generations written under a grammar of the requirements (constrained sampling; a
+    call whose server refused the grammar is not counted)."""
+    constrained_cut_off: int = 0
+    """Of those, the ones cut off at the token limit."""
+    best_origin: str = ""
+    """The kind of action that wrote the answer returned (sample, revise, repair,
+    constrained_sample); a repair's is ``repair``."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +106,7 @@ class EvalConfig:
     mode: str = "code"
     samples: int = 8
     limit: int | None = None
-    arms: tuple[str, ...] = ARMS
+    arms: tuple[str, ...] = DEFAULT_ARMS
     max_output_tokens: int = 512
 
 
@@ -161,7 +183,8 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
     settings = SearchSettings(
         max_output_tokens=cfg.max_output_tokens,
         mention_requirements=False,  # IFEval prompts state their instructions already
-        repairs=arm == "cadenza",
+        repairs=arm in ("cadenza", "cadenza_no_constrain"),
+        constrain=not arm.endswith("_no_constrain"),
         width=1 if arm == "baseline" else None,
     )
     if arm == "baseline":
@@ -177,6 +200,14 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
         options=RunOptions(search=settings, compile_requirements=cfg.mode == "judge"),
     )
     strict, loose = _score(row, result.result)
+    constrained = [
+        n
+        for n in result.trace
+        if n.kind == "generate"
+        and n.detail.get("constrained") == "grammar"
+        and not n.detail.get("grammar", {}).get("refused")
+    ]
+    cut_off = sum(1 for n in constrained if n.detail.get("finish_reason") == "length")
     return ArmOutcome(
         row.key,
         arm,
@@ -187,7 +218,25 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
         result.usage.calls,
         time.monotonic() - started,
         result.requirements_result.finish_reason,
+        constrained_calls=len(constrained),
+        constrained_cut_off=cut_off,
+        best_origin=_origin(result),
     )
+
+
+def _origin(result: Result) -> str:
+    """The kind of action that wrote `result`'s answer, from its trace."""
+    for node in result.trace:
+        if node.candidate_id != result.best_candidate_id or node.kind not in (
+            "generate",
+            "revise",
+            "repair",
+        ):
+            continue
+        if node.kind == "generate":
+            return "constrained_sample" if node.detail.get("constrained") == "grammar" else "sample"
+        return str(node.kind)
+    return ""
 
 
 async def _oracle(row: IFEvalRow, cfg: EvalConfig, model: Model, started: float) -> ArmOutcome:
@@ -266,7 +315,7 @@ def summarize(
     by_arm: dict[str, list[ArmOutcome]] = {}
     for o in outcomes:
         by_arm.setdefault(o.arm, []).append(o)
-    arms: dict[str, dict[str, float]] = {}
+    arms: dict[str, dict[str, Any]] = {}
     for arm in cfg.arms:
         rows = by_arm.get(arm, [])
         if not rows:
@@ -282,8 +331,16 @@ def summarize(
             "tokens_per_prompt": sum(o.tokens for o in rows) / n,
             "calls_per_prompt": sum(o.calls for o in rows) / n,
             "seconds_per_prompt": sum(o.seconds for o in rows) / n,
+            "constrained_calls_per_prompt": sum(o.constrained_calls for o in rows) / n,
+            "constrained_cut_off_share": (
+                sum(o.constrained_cut_off for o in rows)
+                / max(1, sum(o.constrained_calls for o in rows))
+            ),
             "n": n,
         }
+        origins = Counter(o.best_origin for o in rows if o.best_origin)
+        if origins:
+            arms[arm]["best_from"] = {k: v / n for k, v in sorted(origins.items())}
     return {
         "arms": arms,
         "n_prompts": n_prompts,

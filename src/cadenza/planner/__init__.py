@@ -1,7 +1,8 @@
-"""The planner: run state, the kinds of action (sample, revise, repair), the policy that
-picks the next one, and the event-driven search that runs them."""
+"""The planner: run state, the kinds of action (sample, revise, repair, constrained
+sample), the policy that picks the next one, and the event-driven search that runs them."""
 
 from .actions import Action, ActionContext, ActionKind, Estimate, KindStats, Produced, SearchView
+from .constrained import ConstrainedSample
 from .kinds import Repair, Revise, Sample, default_kinds
 from .policy import Policy
 from .search import Outcome, Search
@@ -13,6 +14,7 @@ __all__ = [
     "ActionContext",
     "ActionKind",
     "Candidate",
+    "ConstrainedSample",
     "Estimate",
     "Judged",
     "KindStats",

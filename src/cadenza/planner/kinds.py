@@ -5,7 +5,9 @@
 - `Revise` (depth): a candidate, plus the feedback on its failing requirements, goes
   back to the model for a rewrite;
 - `Repair` (free): the deterministic fixes that the failing requirements' code checks
-  offer (lowercasing, removing commas, ...) applied to a copy; no model call.
+  offer (lowercasing, removing commas, ...) applied to a copy; no model call;
+- `ConstrainedSample` (constrained.py): a fresh answer under a grammar that holds the
+  exact requirements, on models that enforce grammars.
 
 To add a kind, write a class with the same methods (see `ActionKind`) and add it to
 `default_kinds`; the policy then weighs it with the others by what it gains.
@@ -14,10 +16,14 @@ To add a kind, write a class with the same methods (see `ActionKind`) and add it
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
+from ..models.base import Model
 from ..output.requirement import response_format_for
+from ..task import Task
 from ..validators.base import Validator, run_validator
 from .actions import Action, ActionContext, ActionKind, Estimate, KindStats, Produced, SearchView
+from .constrained import ConstrainedSample
 from .costs import CostModel
 from .prompts import revision_messages
 from .settings import SearchSettings
@@ -249,10 +255,21 @@ class Repair:
         return new_best
 
 
-def default_kinds(settings: SearchSettings, code: dict[str, Validator]) -> list[ActionKind]:
-    """The kinds of action a search chooses among, free ones first."""
+def default_kinds(
+    settings: SearchSettings,
+    code: dict[str, Validator],
+    *,
+    task: Task | None = None,
+    models: Sequence[Model] = (),
+) -> list[ActionKind]:
+    """The kinds of action a search chooses among, free ones first. With the `task` and
+    its `models`, a `ConstrainedSample` joins them when it has something to do."""
     kinds: list[ActionKind] = []
     if settings.repairs:
         kinds.append(Repair(settings, code))
     kinds += [Revise(settings), Sample(settings)]
+    if task is not None:
+        constrained = ConstrainedSample.for_task(settings, task, code, models)
+        if constrained is not None:
+            kinds.append(constrained)
     return kinds

@@ -88,7 +88,9 @@ class Search:
         """Candidate text -> id, so the same answer is never evaluated twice."""
         self.load = evaluator.load
         self.policy = Policy(
-            kinds if kinds is not None else default_kinds(settings, evaluator.code)
+            kinds
+            if kinds is not None
+            else default_kinds(settings, evaluator.code, task=task, models=models)
         )
         self.costs = CostModel(
             settings, trace, ledger, models, evaluator.judge, len(evaluator.judged_requirements)

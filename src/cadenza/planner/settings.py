@@ -76,6 +76,20 @@ class SearchSettings:
     feedback_reason_chars: int = 160
     """Each validator's reason is cut to this many characters in the revision prompt."""
 
+    # -- constrained sampling ---------------------------------------------------------------
+    constrain: bool = True
+    """Sample under a grammar that holds the exact requirements (no commas, one case,
+    quotes, an end phrase, JSON, N bullet points, ...) on models that enforce grammars
+    while decoding (kind ``constrained_sample``, see constrained.py); the policy weighs it
+    with the other kinds. Off: every answer is written free (``--no-constrain``)."""
+    constrained_prior: float = 0.5
+    """Prior success rate of a constrained sample (it becomes the new best)."""
+    constrained_max_words: int = 150
+    """Under a grammar, free text that something must follow (an end phrase, a closing
+    quote, the next paragraph) holds at most this many words, so a small model that
+    would ramble on is made to write what must come before its token limit (raised for
+    an "at least N words" requirement)."""
+
     # -- deterministic repairs --------------------------------------------------------------
     repairs: bool = True
     """Apply the deterministic repairs that code validators offer (lowercasing, removing
@@ -107,6 +121,7 @@ class SearchSettings:
             "feedback_reason_chars",
             "repair_passes",
             "chars_per_token",
+            "constrained_max_words",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -120,7 +135,7 @@ class SearchSettings:
             raise ValueError("SearchSettings.judge_prompt_tokens must be >= 0")
         if not 0 < self.unseen_output_share <= 1:
             raise ValueError("SearchSettings.unseen_output_share must be in (0, 1]")
-        for name in ("sample_prior", "revise_prior"):
+        for name in ("sample_prior", "revise_prior", "constrained_prior"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"SearchSettings.{name} must be in (0, 1]")
         for name in ("sample_temperatures", "revise_temperatures"):
