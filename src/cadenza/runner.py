@@ -19,7 +19,10 @@ from .models.registry import resolve_model
 from .output.requirement import output_value, with_output_requirement
 from .planner import Outcome, Search, SearchSettings, overall_score
 from .planner.evaluation import Evaluator
+from .planner.priors import PriorSettings
+from .priors import RunPriors
 from .result import RequirementResult, RequirementsResult, Result
+from .store.priors import PriorTable
 from .task import Budget, ChatMessage, Requirement, RequirementLike, Task, make_task
 from .trace import RunEvent, TraceRecorder
 from .validators.base import (
@@ -44,6 +47,13 @@ class RunOptions:
     """Time limit of one code-validator call; past it the requirement fails with a reason
     that says so. Sync validators run in worker threads, never on the event loop.
     None: no limit."""
+    priors: bool = True
+    """Use what earlier runs learned as the policy's prior, and add what this run learns
+    (docs/planner.md, "Priors across runs"). False: neither read nor record."""
+    prior_table: PriorTable | None = None
+    """Where the priors are kept; None: the user's data directory (`default_prior_table`)."""
+    prior_settings: PriorSettings = field(default_factory=PriorSettings)
+    """How much the history counts against the defaults and the run's own evidence."""
 
     def __post_init__(self) -> None:
         t = self.validator_timeout_s
@@ -157,9 +167,13 @@ async def arun_task(
     calls = CallRunner(ledger, trace, options.calls)
     evaluator = Evaluator(task=task, code=code, judge=judge, calls=calls, trace=trace)
     search = Search(task, models, evaluator, calls, ledger, trace, options.search)
+    priors = RunPriors(options.prior_table, options.prior_settings, enabled=options.priors)
+    await priors.load(search, models)
 
     with validator_time_limit(options.validator_timeout_s):
         outcome = await _drive(search, ledger, control)
+    await priors.record(search.observations)
+    trace.root.detail["priors"] = priors.detail
     return _result(task, outcome, ledger, trace, models, time.monotonic() - started)
 
 

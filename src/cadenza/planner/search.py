@@ -25,12 +25,13 @@ from ..models.base import Model
 from ..result import FinishReason, TraceNode
 from ..task import Task
 from ..trace import RunEvent, TraceRecorder
-from .actions import Action, ActionContext, ActionKind, Estimate, SearchView
+from .actions import Action, ActionContext, ActionKind, Estimate, Produced, SearchView
 from .costs import CostModel
 from .evaluation import Evaluator
 from .kinds import default_kinds
 from .load import ModelLoad
 from .policy import Policy
+from .priors import Observation, observe
 from .prompts import first_messages
 from .settings import SearchSettings
 from .state import Candidate, RunState
@@ -123,6 +124,9 @@ class Search:
         self._refused_at: int | None = None
         """The ledger refused a call when this many calls had settled: start no model
         call until another one settles (its reservation may free room)."""
+        self.observations: list[Observation] = []
+        """What each model action did to the requirements it was meant to fix (for the
+        priors of later runs: `planner.priors`)."""
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> Outcome:
@@ -280,6 +284,7 @@ class Search:
             return
         if kind.uses_model:
             self._failed = 0
+        reference = produced.parent or state.best
         seen = self._by_text.get(produced.text)
         if seen is not None:  # the same answer again: nothing new to evaluate
             produced.node.candidate_id = seen
@@ -287,6 +292,7 @@ class Search:
             self.evaluator.note_repeat(state.candidates[seen])
             kind.stats.tried += 1
             kind.stats.repeats += 1
+            self._observe(kind, produced, reference, None)
             self._note(kind, new_best=False)
             return
         kind.stats.repeats = 0
@@ -304,7 +310,27 @@ class Search:
         kind.stats.tried += 1
         if kind.succeeded(cand, parent, new_best, state):
             kind.stats.improved += 1
+        self._observe(kind, produced, reference, cand)
         self._note(kind, new_best=new_best)
+
+    def _observe(
+        self,
+        kind: ActionKind,
+        produced: Produced,
+        reference: Candidate | None,
+        new: Candidate | None,
+    ) -> None:
+        if not kind.uses_model:
+            return
+        node = produced.node
+        self.observations += observe(
+            action=kind.name,
+            model=produced.model,
+            reference=reference,
+            new=new,
+            tokens=node.input_tokens + node.output_tokens,
+            state=self.state,
+        )
 
     def _note(self, kind: ActionKind, *, new_best: bool) -> None:
         if new_best:

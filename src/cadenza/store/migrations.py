@@ -281,3 +281,25 @@ def m013_library_pgvector(db: MigrationDb) -> None:
         END
         $$
     """)
+
+
+# -- priors learned across runs (cadenza.store.priors): m020 to m024 ---------------------
+
+
+@migration
+def m020_priors(db: MigrationDb) -> None:
+    """How often each kind of action improved each kind of requirement, per model, and at
+    what cost: the priors of later runs (`cadenza.planner.priors`)."""
+    real = "REAL" if db.dialect == "sqlite" else "DOUBLE PRECISION"
+    db.execute(f"""
+        CREATE TABLE priors (
+            model TEXT NOT NULL,
+            requirement_kind TEXT NOT NULL,
+            action TEXT NOT NULL,
+            tried BIGINT NOT NULL DEFAULT 0,
+            improved BIGINT NOT NULL DEFAULT 0,
+            tokens BIGINT NOT NULL DEFAULT 0,
+            updated_at {real} NOT NULL,
+            PRIMARY KEY (model, requirement_kind, action)
+        )
+    """)
