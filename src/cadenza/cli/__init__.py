@@ -9,6 +9,7 @@ import click
 from ..errors import UsageError
 from .eval import eval_group
 from .models import models_command
+from .priors import priors_group
 from .run import run_command
 from .runs import runs_group
 from .serve import serve_command
@@ -27,6 +28,7 @@ cli.add_command(models_command)
 cli.add_command(eval_group)
 cli.add_command(serve_command)
 cli.add_command(runs_group)
+cli.add_command(priors_group)
 
 
 def main() -> None:

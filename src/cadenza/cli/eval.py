@@ -65,6 +65,11 @@ def eval_group() -> None:
     required=True,
     help="Folder for results.jsonl, report.json and the plot.",
 )
+@click.option(
+    "--no-priors",
+    is_flag=True,
+    help="cadenza's runs neither use nor record priors learned across runs.",
+)
 def ifeval_command(
     data: Path,
     limit: int | None,
@@ -75,6 +80,7 @@ def ifeval_command(
     arms: str,
     responses: Path | None,
     out: Path,
+    no_priors: bool,
 ) -> None:
     """Reproduce the Maestro IFEval experiment: baseline, cadenza and oracle arms."""
     if responses is not None:
@@ -94,6 +100,7 @@ def ifeval_command(
         samples=samples,
         limit=limit,
         arms=chosen,
+        priors=not no_priors,
     )
     console = Console(stderr=True)
     report = _with_progress(

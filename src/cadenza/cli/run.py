@@ -109,6 +109,11 @@ Exit codes:
     help="Never apply deterministic repairs (e.g. lowercasing); only the model fixes.",
 )
 @click.option(
+    "--no-priors",
+    is_flag=True,
+    help="Neither use nor record what earlier runs learned (`cadenza priors show`).",
+)
+@click.option(
     "--schema",
     "schema_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -130,6 +135,7 @@ def run_command(
     system_prompt: str | None,
     no_compile: bool,
     no_repair: bool,
+    no_priors: bool,
     schema_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -166,7 +172,9 @@ def run_command(
             system_prompt=system_prompt,
             output_type=output_type,
             options=RunOptions(
-                compile_requirements=not no_compile, search=SearchSettings(repairs=not no_repair)
+                compile_requirements=not no_compile,
+                search=SearchSettings(repairs=not no_repair),
+                priors=not no_priors,
             ),
             on_event=progress.on_event if progress else None,
         )

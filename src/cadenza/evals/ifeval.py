@@ -86,6 +86,8 @@ class EvalConfig:
     limit: int | None = None
     arms: tuple[str, ...] = ARMS
     max_output_tokens: int = 512
+    priors: bool = True
+    """cadenza's runs use and record priors learned across runs (`cadenza priors show`)."""
 
 
 # -- loading --------------------------------------------------------------------------
@@ -174,7 +176,11 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
     result: Result = await arun_task(
         task,
         models=[model],
-        options=RunOptions(search=settings, compile_requirements=cfg.mode == "judge"),
+        options=RunOptions(
+            search=settings,
+            compile_requirements=cfg.mode == "judge",
+            priors=cfg.priors and arm != "baseline",
+        ),
     )
     strict, loose = _score(row, result.result)
     return ArmOutcome(

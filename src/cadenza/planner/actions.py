@@ -98,6 +98,8 @@ class KindStats:
     prior_strength: float = 1.0
     """How many of this run's actions the prior weighs like (more when it was learned
     from earlier runs: `planner.priors`)."""
+    prior_learned: bool = False
+    """The prior comes from earlier runs (then the policy lets it outrank rule 2)."""
 
     def rate(self, prior: float) -> float:
         """Success rate with a Beta prior of mean `prior` and weight s = `prior_strength`:

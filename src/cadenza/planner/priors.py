@@ -163,6 +163,7 @@ def apply_priors(kinds: Sequence[ActionKind], priors: dict[str, KindPrior]) -> N
             continue
         kind.prior = p.mean
         kind.stats.prior_strength = p.strength
+        kind.stats.prior_learned = True
 
 
 def observe(

@@ -23,9 +23,16 @@ from typing import Any
 from ..errors import UsageError
 from ..planner.priors import Observation, PriorRow
 from . import default_db_path, open_store, redact_url
+from .base import Store
 from .sql import SqlStore
 
-__all__ = ["PriorTable", "default_prior_table", "open_prior_table"]
+__all__ = [
+    "PriorTable",
+    "close_default_prior_tables",
+    "default_prior_table",
+    "open_prior_table",
+    "prior_table_of",
+]
 
 log = logging.getLogger("cadenza.priors")
 
@@ -148,6 +155,14 @@ class _DatabaseErrors:
             ) from exc
 
 
+def prior_table_of(store: Store) -> PriorTable | None:
+    """The priors table of an open store (a server's), or None if it has no SQL."""
+    inner = getattr(store, "inner", None)  # a FlakyStore wraps the real one
+    if isinstance(inner, Store):
+        store = inner
+    return PriorTable(store) if isinstance(store, SqlStore) else None
+
+
 def open_prior_table(url: str) -> PriorTable:
     """The priors table of the database at `url` (opened and migrated)."""
     store = open_store(url)
@@ -176,3 +191,12 @@ def default_prior_table() -> PriorTable:
             table = open_prior_table(str(path))
             _default[path] = table
         return table
+
+
+def close_default_prior_tables() -> None:
+    """Close the tables `default_prior_table` opened (the next call opens them again)."""
+    with _default_lock:
+        tables = list(_default.values())
+        _default.clear()
+    for table in tables:
+        table.store.close()
