@@ -328,3 +328,36 @@ def test_cli_run_no_priors_flag(
     run_cli(monkeypatch, capsys, "run", "hi", "--no-priors", "-m", "fake:echo")
     run_cli(monkeypatch, capsys, "run", "hi", "-m", "fake:echo")
     assert [o.priors for o in seen] == [False, True]
+
+
+# -- the server ---------------------------------------------------------------------------
+def test_the_server_keeps_priors_in_its_own_database(tmp_path: Path, _own_data_dir: Path) -> None:
+    from test_server_support import ServerThread, settings, wait_for
+
+    db = tmp_path / "server.db"
+    body = {
+        "input": "Say hi",
+        "requirements": [
+            {
+                "description": "mention a zebra",
+                "validator": "keywords:existence",
+                "validator_args": {"keywords": ["zebra"]},
+            }
+        ],
+        "models": ["fake:x"],
+        "budget": {"max_calls": 8},
+    }
+    with ServerThread(settings(db)) as srv, srv.client() as http:
+        run_id = http.post("/v1/runs", json=body).json()["id"]
+        assert wait_for(http, run_id)["status"] == "completed"
+        nodes = http.get(f"/v1/runs/{run_id}/trace").json()["nodes"]
+    root = next(n for n in nodes if n["kind"] == "run")
+    assert root["detail"]["priors"]["where"] == f"sqlite:///{db}"
+    table = open_prior_table(f"sqlite:///{db}")
+    rows = table.rows()
+    table.store.close()
+    assert {(r.model, r.requirement_kind, r.action) for r in rows} == {
+        ("fake:x", "keywords:existence", "revise")
+    }
+    assert rows[0].tried >= 1 and rows[0].improved == 0
+    assert not (_own_data_dir / "cadenza").exists()  # nothing in the user's directory

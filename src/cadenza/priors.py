@@ -29,6 +29,7 @@ from .planner.priors import (
     PriorSettings,
     apply_priors,
     kind_priors,
+    out_of_reach,
     requirement_kind,
 )
 from .store.priors import PriorTable, default_prior_table, open_prior_table
@@ -78,12 +79,25 @@ class RunPriors:
             self._failed("read", exc)
             return {}
         self.table = table
+        if not self.settings.use:
+            self.detail = {
+                "used": False,
+                "reason": "record only",
+                "where": table.where,
+                "requirement_kinds": req_kinds,
+            }
+            return {}
         priors = kind_priors(rows, defaults, self.settings)
         apply_priors(kinds, priors)
+        hopeless = out_of_reach(rows, self.settings)
+        search.out_of_reach = frozenset(
+            r.name for r in search.task.requirements if requirement_kind(r) in hopeless
+        )
         self.detail = {
-            "used": bool(priors),
+            "used": bool(priors) or bool(hopeless),
             "where": table.where,
             "requirement_kinds": req_kinds,
+            "out_of_reach": sorted(hopeless),
             "kinds": {
                 k.name: (
                     priors[k.name].as_detail()

@@ -70,6 +70,11 @@ def eval_group() -> None:
     is_flag=True,
     help="cadenza's runs neither use nor record priors learned across runs.",
 )
+@click.option(
+    "--priors-record-only",
+    is_flag=True,
+    help="cadenza's runs record priors but start from the defaults (a pass to compare with).",
+)
 def ifeval_command(
     data: Path,
     limit: int | None,
@@ -81,6 +86,7 @@ def ifeval_command(
     responses: Path | None,
     out: Path,
     no_priors: bool,
+    priors_record_only: bool,
 ) -> None:
     """Reproduce the Maestro IFEval experiment: baseline, cadenza and oracle arms."""
     if responses is not None:
@@ -101,6 +107,7 @@ def ifeval_command(
         limit=limit,
         arms=chosen,
         priors=not no_priors,
+        priors_record_only=priors_record_only,
     )
     console = Console(stderr=True)
     report = _with_progress(

@@ -32,6 +32,7 @@ from ..models.base import Message, Model
 from ..models.registry import resolve_model
 from ..planner import SearchSettings
 from ..planner.policy import FIRST_TEMPERATURES
+from ..planner.priors import PriorSettings
 from ..result import Result
 from ..runner import RunOptions, arun_task
 from ..task import Budget, Requirement, make_task
@@ -88,6 +89,8 @@ class EvalConfig:
     max_output_tokens: int = 512
     priors: bool = True
     """cadenza's runs use and record priors learned across runs (`cadenza priors show`)."""
+    priors_record_only: bool = False
+    """cadenza's runs record priors but start from the defaults (a first pass to compare with)."""
 
 
 # -- loading --------------------------------------------------------------------------
@@ -180,6 +183,7 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
             search=settings,
             compile_requirements=cfg.mode == "judge",
             priors=cfg.priors and arm != "baseline",
+            prior_settings=PriorSettings(use=not cfg.priors_record_only),
         ),
     )
     strict, loose = _score(row, result.result)

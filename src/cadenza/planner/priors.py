@@ -38,6 +38,7 @@ __all__ = [
     "apply_priors",
     "kind_priors",
     "observe",
+    "out_of_reach",
     "requirement_kind",
 ]
 
@@ -52,12 +53,21 @@ class PriorSettings:
     """The default prior counts as this many observations when blended with the history."""
     max_strength: float = 4.0
     """However long the history, it weighs like at most this many of the run's own actions."""
+    out_of_reach_after: int = 20
+    """A requirement kind that this many actions of earlier runs (of any kind, with this
+    model) tried to improve without one success is out of reach: while the best candidate
+    fails only such requirements, the search starts nothing new. 0: never."""
+    use: bool = True
+    """False: record what runs learn but start every run from the defaults (to measure
+    what the priors change: ``cadenza eval ifeval --priors-record-only``)."""
 
     def __post_init__(self) -> None:
         if not self.pseudo_count > 0:
             raise ValueError("PriorSettings.pseudo_count must be > 0")
         if not self.max_strength >= 1:
             raise ValueError("PriorSettings.max_strength must be >= 1")
+        if self.out_of_reach_after < 0:
+            raise ValueError("PriorSettings.out_of_reach_after must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,21 @@ def kind_priors(
             tokens_per_try=tokens[action] / n,
         )
     return out
+
+
+def out_of_reach(rows: Iterable[PriorRow], settings: PriorSettings) -> frozenset[str]:
+    """Requirement kinds that earlier runs tried at least `out_of_reach_after` times to
+    improve, and never did (rows of this run's models)."""
+    if settings.out_of_reach_after <= 0:
+        return frozenset()
+    tried: dict[str, int] = {}
+    improved: dict[str, int] = {}
+    for r in rows:
+        tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
+        improved[r.requirement_kind] = improved.get(r.requirement_kind, 0) + max(0, r.improved)
+    return frozenset(
+        k for k, n in tried.items() if n >= settings.out_of_reach_after and improved[k] == 0
+    )
 
 
 def apply_priors(kinds: Sequence[ActionKind], priors: dict[str, KindPrior]) -> None:

@@ -127,6 +127,9 @@ class Search:
         self.observations: list[Observation] = []
         """What each model action did to the requirements it was meant to fix (for the
         priors of later runs: `planner.priors`)."""
+        self.out_of_reach: frozenset[str] = frozenset()
+        """Requirements (by name) that earlier runs never improved with this model (set
+        from the priors): while the best candidate fails only these, start nothing new."""
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> Outcome:
@@ -150,7 +153,7 @@ class Search:
         """Start actions while the policy has some the slots and the budget allow."""
         self._blocked = None
         self.costs.refresh()
-        while self._stale < self.settings.patience * self.width:
+        while self._stale < self._patience():
             view = self._view()
             committed = self._committed()
             for action in self.policy.choose(view):
@@ -372,6 +375,15 @@ class Search:
 
     def _idle(self) -> Outcome:
         """Nothing is in flight and nothing could be started: say why."""
+        best = self.state.best
+        if best is not None and self._hopeless():
+            names = ", ".join(r.name for r, _ in self.state.failing(best))
+            return Outcome(
+                self.state,
+                "no_further_improvement",
+                f"the best candidate fails only requirements earlier runs never improved "
+                f"with this model ({names}); see `cadenza priors show`",
+            )
         if self._stale >= self.settings.patience * self.width:
             return Outcome(
                 self.state,
@@ -382,6 +394,17 @@ class Search:
         if self._blocked is not None or self._refused_at is not None:
             return self._outcome_budget()
         return Outcome(self.state, "no_further_improvement", "nothing left to try")
+
+    def _patience(self) -> int:
+        """Branches in a row without a new best after which nothing new is started."""
+        return 0 if self._hopeless() else self.settings.patience * self.width
+
+    def _hopeless(self) -> bool:
+        best = self.state.best
+        if not self.out_of_reach or best is None:
+            return False
+        failing = self.state.failing(best)
+        return bool(failing) and all(r.name in self.out_of_reach for r, _ in failing)
 
     def _finished(self) -> Outcome | None:
         best = self.state.best
