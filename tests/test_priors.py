@@ -25,6 +25,7 @@ from cadenza.planner.priors import (
     apply_priors,
     kind_priors,
     observe,
+    out_of_reach,
     requirement_kind,
 )
 from cadenza.planner.state import Candidate, Judged, RunState
@@ -361,3 +362,25 @@ def test_the_server_keeps_priors_in_its_own_database(tmp_path: Path, _own_data_d
     }
     assert rows[0].tried >= 1 and rows[0].improved == 0
     assert not (_own_data_dir / "cadenza").exists()  # nothing in the user's directory
+
+
+def test_requirement_kinds_never_improved_are_out_of_reach(tmp_path: Path) -> None:
+    settings = PriorSettings(out_of_reach_after=20)
+    assert out_of_reach([row("revise", 12, 0), row("sample", 8, 0)], settings) == {NO_COMMA}
+    assert out_of_reach([row("revise", 19, 0)], settings) == frozenset()
+    assert out_of_reach([row("revise", 40, 0), row("sample", 8, 1)], settings) == frozenset()
+    assert out_of_reach([row("revise", 40, 0)], PriorSettings(out_of_reach_after=0)) == set()
+
+    table = table_at(tmp_path)
+    table.record([obs("revise", False)] * 12 + [obs("sample", False)] * 8)
+    result = no_comma_run(table)
+    assert model_calls(result) == ["generate"]  # no revision bought for a lost cause
+    rr = result.requirements_result
+    assert rr.finish_reason == "no_further_improvement"
+    assert "earlier runs never improved" in rr.finish_message
+    assert result.trace[0].detail["priors"]["out_of_reach"] == [NO_COMMA]
+    # record only: the same history changes nothing
+    again = no_comma_run(table, prior_settings=PriorSettings(use=False))
+    assert model_calls(again) == ["generate", "revise", "revise"]
+    assert again.trace[0].detail["priors"]["reason"] == "record only"
+    table.store.close()
