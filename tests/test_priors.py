@@ -157,6 +157,8 @@ def test_observe_credits_each_requirement_kind_it_improved() -> None:
         ("judge", False, 90),
     }
     assert [requirement_kind(r) for r in reqs] == [NO_COMMA, "judge"]
+    anonymous = Requirement(name="c", description="short", validator=lambda t: len(t) < 9)
+    assert requirement_kind(anonymous) is None  # not pooled with every other lambda
     # a repeated answer improves nothing; a first sample (no reference) teaches nothing
     repeat = observe(action="sample", model="m", reference=parent, new=None, tokens=5, state=state)
     assert not any(o.improved for o in repeat)

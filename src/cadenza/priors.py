@@ -66,7 +66,7 @@ class RunPriors:
             return {}
         kinds = [k for k in search.policy.kinds if k.uses_model]
         defaults = {k.name: k.prior for k in kinds}
-        req_kinds = sorted({requirement_kind(r) for r in search.task.requirements})
+        req_kinds = sorted({k for r in search.task.requirements if (k := requirement_kind(r))})
         names = sorted({m.name for m in models})
         try:
             table: PriorTable = (

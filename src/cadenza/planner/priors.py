@@ -126,9 +126,13 @@ class KindPrior:
         }
 
 
-def requirement_kind(req: Requirement) -> str:
-    """What a requirement is, for the table: its code check's name, else ``judge``."""
-    return req.validator_name or JUDGE_KIND
+def requirement_kind(req: Requirement) -> str | None:
+    """What a requirement is, for the table: its code check's name, else ``judge``; None
+    for an anonymous function (``lambda``), which says nothing about what it checks."""
+    name = req.validator_name
+    if name is None:
+        return JUDGE_KIND
+    return None if name == "<lambda>" else name
 
 
 def kind_priors(
@@ -213,6 +217,8 @@ def observe(
             v = new.verdicts.get(req.name)
             better = v is not None and v.score > judged.score
         kind = requirement_kind(req)
+        if kind is None:
+            continue
         seen[kind] = seen.get(kind, False) or better
     return [
         Observation(model, kind, action, improved, max(0, tokens))
