@@ -386,3 +386,28 @@ def test_requirement_kinds_never_improved_are_out_of_reach(tmp_path: Path) -> No
     assert model_calls(again) == ["generate", "revise", "revise"]
     assert again.trace[0].detail["priors"]["reason"] == "record only"
     table.store.close()
+
+
+def test_out_of_reach_from_the_start_buys_one_answer_not_a_wave(tmp_path: Path) -> None:
+    table = table_at(tmp_path)
+
+    def wave(**options: object) -> list[str]:
+        model = ScriptedModel(["a, b", "c, d", "e, f", "g, h"], max_concurrency=4, delay=0.01)
+        result = cadenza.run(
+            "Write two words.",
+            [Requirement(description="no commas", validator=NO_COMMA)],
+            models=[model],
+            budget={"max_calls": 4},
+            options=RunOptions(
+                search=SearchSettings(repairs=False, max_output_tokens=32),
+                compile_requirements=False,
+                prior_table=table,
+                **options,  # type: ignore[arg-type]
+            ),
+        )
+        return model_calls(result)
+
+    assert len(wave(priors=False)) == 4  # the first wave: every slot at once
+    table.record([obs("sample", False)] * 20)
+    assert wave() == ["generate"]
+    table.store.close()

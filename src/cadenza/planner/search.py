@@ -400,9 +400,19 @@ class Search:
         return 0 if self._hopeless() else self.settings.patience * self.width
 
     def _hopeless(self) -> bool:
-        best = self.state.best
-        if not self.out_of_reach or best is None:
+        """The best candidate fails only requirements out of reach; or, before any answer,
+        every requirement is out of reach and one model action has started (any answer
+        beats none; more of them are not worth buying)."""
+        if not self.out_of_reach:
             return False
+        best = self.state.best
+        if best is None:
+            reqs = self.state.requirements
+            return (
+                self._model_launched > 0
+                and bool(reqs)
+                and all(r.name in self.out_of_reach for r in reqs)
+            )
         failing = self.state.failing(best)
         return bool(failing) and all(r.name in self.out_of_reach for r, _ in failing)
 
