@@ -375,7 +375,7 @@ def test_requirement_kinds_never_improved_are_out_of_reach(tmp_path: Path) -> No
 
     table = table_at(tmp_path)
     table.record([obs("revise", False)] * 12 + [obs("sample", False)] * 8)
-    result = no_comma_run(table)
+    result = no_comma_run(table, prior_settings=PriorSettings(explore=0))
     assert model_calls(result) == ["generate"]  # no revision bought for a lost cause
     rr = result.requirements_result
     assert rr.finish_reason == "no_further_improvement"
@@ -385,6 +385,14 @@ def test_requirement_kinds_never_improved_are_out_of_reach(tmp_path: Path) -> No
     again = no_comma_run(table, prior_settings=PriorSettings(use=False))
     assert model_calls(again) == ["generate", "revise", "revise"]
     assert again.trace[0].detail["priors"]["reason"] == "record only"
+    # a share of runs explore (search as usual), so that the verdict can be overturned
+    table.reset()
+    table.record([obs("revise", False)] * 20)
+    exploring = no_comma_run(table, prior_settings=PriorSettings(explore=1))
+    assert len(model_calls(exploring)) == 3 and exploring.result == "e f"
+    assert exploring.trace[0].detail["priors"]["exploring"] is True
+    assert sum(r.improved for r in table.rows()) == 1  # the verdict is overturned
+    assert no_comma_run(table, prior_settings=PriorSettings(explore=0)).result == "e f"
     table.store.close()
 
 
@@ -409,5 +417,5 @@ def test_out_of_reach_from_the_start_buys_one_answer_not_a_wave(tmp_path: Path) 
 
     assert len(wave(priors=False)) == 4  # the first wave: every slot at once
     table.record([obs("sample", False)] * 20)
-    assert wave() == ["generate"]
+    assert wave(prior_settings=PriorSettings(explore=0)) == ["generate"]
     table.store.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,14 +91,17 @@ class RunPriors:
         priors = kind_priors(rows, defaults, self.settings)
         apply_priors(kinds, priors)
         hopeless = out_of_reach(rows, self.settings)
-        search.out_of_reach = frozenset(
-            r.name for r in search.task.requirements if requirement_kind(r) in hopeless
-        )
+        exploring = bool(hopeless) and random.random() < self.settings.explore
+        if not exploring:
+            search.out_of_reach = frozenset(
+                r.name for r in search.task.requirements if requirement_kind(r) in hopeless
+            )
         self.detail = {
             "used": bool(priors) or bool(hopeless),
             "where": table.where,
             "requirement_kinds": req_kinds,
             "out_of_reach": sorted(hopeless),
+            "exploring": exploring,
             "kinds": {
                 k.name: (
                     priors[k.name].as_detail()

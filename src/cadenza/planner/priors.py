@@ -53,10 +53,13 @@ class PriorSettings:
     """The default prior counts as this many observations when blended with the history."""
     max_strength: float = 4.0
     """However long the history, it weighs like at most this many of the run's own actions."""
-    out_of_reach_after: int = 20
+    out_of_reach_after: int = 10
     """A requirement kind that this many actions of earlier runs (of any kind, with this
     model) tried to improve without one success is out of reach: while the best candidate
     fails only such requirements, the search starts nothing new. 0: never."""
+    explore: float = 0.1
+    """The share of runs that search as usual even on requirements out of reach, so that
+    the verdict is revisited (a run that gives up records nothing that could overturn it)."""
     use: bool = True
     """False: record what runs learn but start every run from the defaults (to measure
     what the priors change: ``cadenza eval ifeval --priors-record-only``)."""
@@ -68,6 +71,8 @@ class PriorSettings:
             raise ValueError("PriorSettings.max_strength must be >= 1")
         if self.out_of_reach_after < 0:
             raise ValueError("PriorSettings.out_of_reach_after must be >= 0")
+        if not 0 <= self.explore <= 1:
+            raise ValueError("PriorSettings.explore must be in 0..1")
 
 
 @dataclass(frozen=True)
