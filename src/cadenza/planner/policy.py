@@ -12,8 +12,9 @@ the first one the budget and the slots allow, and asks again). Each kind of acti
    priors learned in earlier runs, `priors.py`, rate another kind higher);
 3. then by share: each kind that uses a model gets a share of the work in flight in
    proportion to its success rate in this run, with a Beta prior (``(improved + prior)
-   / (tried + 1)``: revisions start favoured, 0.6 vs 0.3); the kind furthest below its
-   share goes first.
+   / (tried + 1)``: revisions start favoured, 0.6 vs 0.3; priors learned in earlier runs
+   replace the 0.6 and 0.3 and may weigh more than one action); the kind furthest below
+   its share goes first.
 
 Counting the work in flight is what keeps a one-at-a-time policy from repeating itself:
 a revision in flight counts against its kind's share and against its candidate (at most
