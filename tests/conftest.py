@@ -1,10 +1,26 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from cadenza import RunOptions
 from cadenza.engine import CallSettings
 from cadenza.planner import SearchSettings
+from cadenza.store.priors import close_default_prior_tables
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Each test has its own user data directory: runs record their priors there, never
+    in the home directory of whoever runs the tests, nor in another test's."""
+    home = tmp_path_factory.mktemp("data-home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    yield home
+    close_default_prior_tables()
 
 
 @pytest.fixture

@@ -352,3 +352,35 @@ def test_server_on_postgres_survives_sigkill(db_url: str, tmp_path: Path) -> Non
         # and so are the calls it left running
         assert not [n for n in nodes if n["status"] in ("pending", "running")]
         assert sum(n["error"] == "interrupted" for n in nodes) >= running[0]
+
+
+def test_priors_on_postgres_lose_no_counts_when_recorded_at_once(db_url: str) -> None:
+    import threading
+
+    from cadenza.planner.priors import Observation
+    from cadenza.store.priors import PriorTable
+
+    with opened(db_url) as one, opened(db_url) as two:
+        one.migrate()
+        tables = [PriorTable(one), PriorTable(two)]
+        seen = Observation("m", "punctuation:no_comma", "revise", True, 50)
+        missed = Observation("m", "judge", "sample", False, 20)
+
+        def work(i: int) -> None:
+            for _ in range(10):
+                tables[i % 2].record([seen, missed])
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rows = {r.action: r for r in tables[0].rows()}
+        assert (rows["revise"].tried, rows["revise"].improved, rows["revise"].tokens) == (
+            40,
+            40,
+            2000,
+        )
+        assert (rows["sample"].tried, rows["sample"].improved) == (40, 0)
+        assert [r.action for r in tables[1].rows(requirement_kinds=["judge"])] == ["sample"]
+        assert tables[1].reset(model="m") == 2

@@ -19,10 +19,13 @@ from .models.registry import resolve_model
 from .output.requirement import output_value, with_output_requirement
 from .planner import ActionKind, Outcome, Search, SearchSettings, default_kinds, overall_score
 from .planner.evaluation import Evaluator
+from .planner.priors import PriorSettings
+from .priors import RunPriors
 from .result import RequirementResult, RequirementsResult, Result
 from .sources.actions import Retrieve
 from .sources.retriever import RetrievalSettings, Retriever
 from .sources.tools import Tool, ToolSet
+from .store.priors import PriorTable
 from .task import Budget, ChatMessage, Requirement, RequirementLike, Task, make_task
 from .trace import RunEvent, TraceRecorder
 from .validators.base import (
@@ -59,6 +62,13 @@ class RunOptions:
     web: WebSearcher | None = None
     """The web searcher for `WebSearch` tools; None: one from the operator's environment
     (`WebSettings.from_env`)."""
+    priors: bool = True
+    """Use what earlier runs learned as the policy's prior, and add what this run learns
+    (docs/planner.md, "Priors across runs"). False: neither read nor record."""
+    prior_table: PriorTable | None = None
+    """Where the priors are kept; None: the user's data directory (`default_prior_table`)."""
+    prior_settings: PriorSettings = field(default_factory=PriorSettings)
+    """How much the history counts against the defaults and the run's own evidence."""
 
     def __post_init__(self) -> None:
         t = self.validator_timeout_s
@@ -200,11 +210,18 @@ async def arun_task(
         # Retrieval is a kind of action of its own: it runs first, then every answer
         # starts from the passages it chose.
         retriever = Retriever(tools, trace, task.instruction, options.retrieval)
-        kinds = [Retrieve(retriever, task), *default_kinds(options.search, evaluator.code)]
+        kinds = [
+            Retrieve(retriever, task),
+            *default_kinds(options.search, evaluator.code, task=task, models=models),
+        ]
     search = Search(task, models, evaluator, calls, ledger, trace, options.search, kinds=kinds)
+    priors = RunPriors(options.prior_table, options.prior_settings, enabled=options.priors)
+    await priors.load(search, models)
 
     with validator_time_limit(options.validator_timeout_s):
         outcome = await _drive(search, ledger, control)
+    await priors.record(search.observations)
+    trace.root.detail["priors"] = priors.detail
     return _result(
         task, outcome, ledger, trace, models, time.monotonic() - started, retriever=retriever
     )

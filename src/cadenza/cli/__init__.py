@@ -10,6 +10,7 @@ from ..errors import UsageError
 from .eval import eval_group
 from .files import files_group
 from .models import models_command
+from .priors import priors_group
 from .run import run_command
 from .runs import runs_group
 from .serve import serve_command
@@ -29,6 +30,7 @@ cli.add_command(eval_group)
 cli.add_command(serve_command)
 cli.add_command(runs_group)
 cli.add_command(files_group)
+cli.add_command(priors_group)
 
 
 def main() -> None:

@@ -69,6 +69,16 @@ def eval_group() -> None:
     required=True,
     help="Folder for results.jsonl, report.json and the plot.",
 )
+@click.option(
+    "--no-priors",
+    is_flag=True,
+    help="cadenza's runs neither use nor record priors learned across runs.",
+)
+@click.option(
+    "--priors-record-only",
+    is_flag=True,
+    help="cadenza's runs record priors but start from the defaults (a pass to compare with).",
+)
 def ifeval_command(
     data: Path,
     limit: int | None,
@@ -79,6 +89,8 @@ def ifeval_command(
     arms: str,
     responses: Path | None,
     out: Path,
+    no_priors: bool,
+    priors_record_only: bool,
 ) -> None:
     """Reproduce the Maestro IFEval experiment: baseline, cadenza and oracle arms."""
     if responses is not None:
@@ -98,6 +110,8 @@ def ifeval_command(
         samples=samples,
         limit=limit,
         arms=chosen,
+        priors=not no_priors,
+        priors_record_only=priors_record_only,
     )
     console = Console(stderr=True)
     report = _with_progress(

@@ -140,6 +140,11 @@ Exit codes:
     "grammars, e.g. local:smollm2); every answer is written free.",
 )
 @click.option(
+    "--no-priors",
+    is_flag=True,
+    help="Neither use nor record what earlier runs learned (`cadenza priors show`).",
+)
+@click.option(
     "--schema",
     "schema_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -167,6 +172,7 @@ def run_command(
     urls: tuple[str, ...],
     db_url: str | None,
     no_constrain: bool,
+    no_priors: bool,
     schema_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -214,6 +220,7 @@ def run_command(
             options=RunOptions(
                 compile_requirements=not no_compile,
                 search=SearchSettings(repairs=not no_repair, constrain=not no_constrain),
+                priors=not no_priors,
             ),
             on_event=progress.on_event if progress else None,
             tools=tools or None,

@@ -36,6 +36,7 @@ from ..models.base import Message, Model
 from ..models.registry import resolve_model
 from ..planner import SearchSettings
 from ..planner.policy import FIRST_TEMPERATURES
+from ..planner.priors import PriorSettings
 from ..result import Result
 from ..runner import RunOptions, arun_task
 from ..task import Budget, Requirement, make_task
@@ -108,6 +109,10 @@ class EvalConfig:
     limit: int | None = None
     arms: tuple[str, ...] = DEFAULT_ARMS
     max_output_tokens: int = 512
+    priors: bool = True
+    """cadenza's runs use and record priors learned across runs (`cadenza priors show`)."""
+    priors_record_only: bool = False
+    """cadenza's runs record priors but start from the defaults (a first pass to compare with)."""
 
 
 # -- loading --------------------------------------------------------------------------
@@ -197,7 +202,12 @@ async def _run_arm(arm: str, row: IFEvalRow, cfg: EvalConfig, model: Model) -> A
     result: Result = await arun_task(
         task,
         models=[model],
-        options=RunOptions(search=settings, compile_requirements=cfg.mode == "judge"),
+        options=RunOptions(
+            search=settings,
+            compile_requirements=cfg.mode == "judge",
+            priors=cfg.priors and arm != "baseline",
+            prior_settings=PriorSettings(use=not cfg.priors_record_only),
+        ),
     )
     strict, loose = _score(row, result.result)
     constrained = [

@@ -95,10 +95,17 @@ class KindStats:
     """Actions that succeeded (what success is depends on the kind)."""
     repeats: int = 0
     """Answers in a row that repeated an earlier one (0 after a new answer)."""
+    prior_strength: float = 1.0
+    """How many of this run's actions the prior weighs like (more when it was learned
+    from earlier runs: `planner.priors`)."""
+    prior_learned: bool = False
+    """The prior comes from earlier runs (then the policy lets it outrank rule 2)."""
 
     def rate(self, prior: float) -> float:
-        """Success rate with a Beta prior: ``(improved + prior) / (tried + 1)``."""
-        return (self.improved + prior) / (self.tried + 1.0)
+        """Success rate with a Beta prior of mean `prior` and weight s = `prior_strength`:
+        ``(improved + prior * s) / (tried + s)``; s = 1 unless learned from earlier runs."""
+        s = self.prior_strength
+        return (self.improved + prior * s) / (self.tried + s)
 
 
 @dataclass

@@ -8,11 +8,13 @@ the first one the budget and the slots allow, and asks again). Each kind of acti
 1. free actions (deterministic repairs) first, and nothing else while one is in flight:
    a repaired candidate may become the best, or meet every requirement;
 2. work on the best candidate when none is in flight for it (its revision): the search
-   goes deeper as soon as a better candidate appears, never waiting for a round;
+   goes deeper as soon as a better candidate appears, never waiting for a round (unless
+   priors learned in earlier runs, `priors.py`, rate another kind higher);
 3. then by share: each kind that uses a model gets a share of the work in flight in
    proportion to its success rate in this run, with a Beta prior (``(improved + prior)
-   / (tried + 1)``: revisions start favoured, 0.6 vs 0.3); the kind furthest below its
-   share goes first.
+   / (tried + 1)``: revisions start favoured, 0.6 vs 0.3; priors learned in earlier runs
+   replace the 0.6 and 0.3 and may weigh more than one action); the kind furthest below
+   its share goes first.
 
 Counting the work in flight is what keeps a one-at-a-time policy from repeating itself:
 a revision in flight counts against its kind's share and against its candidate (at most
@@ -57,9 +59,15 @@ class Policy:
             return []
         first: list[Action] = []
         best = view.state.best
-        if best is not None and view.state.failing(best) and not view.pending_on(best.id):
-            first = [a for p in proposals.values() for a in p if a.target == best.id][:1]
         rates = {k: k.stats.rate(k.prior) for k in proposals}
+        if best is not None and view.state.failing(best) and not view.pending_on(best.id):
+            first = [
+                a
+                for p in proposals.values()
+                for a in p
+                if a.target == best.id
+                and not (a.kind.stats.prior_learned and rates[a.kind] < max(rates.values()))
+            ][:1]
         total = sum(rates.values())
         in_flight = sum(1 for a in view.pending if a.kind.uses_model)
 

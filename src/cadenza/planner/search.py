@@ -25,12 +25,13 @@ from ..models.base import Model
 from ..result import FinishReason, TraceNode
 from ..task import Task
 from ..trace import RunEvent, TraceRecorder
-from .actions import Action, ActionContext, ActionKind, Estimate, SearchView
+from .actions import Action, ActionContext, ActionKind, Estimate, Produced, SearchView
 from .costs import CostModel
 from .evaluation import Evaluator
 from .kinds import default_kinds
 from .load import ModelLoad
 from .policy import Policy
+from .priors import Observation, observe
 from .prompts import first_messages
 from .settings import SearchSettings
 from .state import Candidate, RunState
@@ -125,6 +126,12 @@ class Search:
         self._refused_at: int | None = None
         """The ledger refused a call when this many calls had settled: start no model
         call until another one settles (its reservation may free room)."""
+        self.observations: list[Observation] = []
+        """What each model action did to the requirements it was meant to fix (for the
+        priors of later runs: `planner.priors`)."""
+        self.out_of_reach: frozenset[str] = frozenset()
+        """Requirements (by name) that earlier runs never improved with this model (set
+        from the priors): while the best candidate fails only these, start nothing new."""
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> Outcome:
@@ -148,10 +155,15 @@ class Search:
         """Start actions while the policy has some the slots and the budget allow."""
         self._blocked = None
         self.costs.refresh()
-        while self._stale < self.settings.patience * self.width:
+        while True:
+            # Past patience (or with only hopeless requirements left) no model work starts,
+            # but free actions (deterministic repairs) still do: they cost nothing.
+            models_too = self._stale < self._patience()
             view = self._view()
             committed = self._committed()
             for action in self.policy.choose(view):
+                if action.kind.uses_model and not models_too:
+                    continue
                 started = self._try_start(action, committed)
                 if started is None:
                     continue  # not affordable: try a cheaper one
@@ -282,6 +294,7 @@ class Search:
             return
         if kind.uses_model:
             self._failed = 0
+        reference = produced.parent or state.best
         seen = self._by_text.get(produced.text)
         if seen is not None:  # the same answer again: nothing new to evaluate
             produced.node.candidate_id = seen
@@ -289,6 +302,7 @@ class Search:
             self.evaluator.note_repeat(state.candidates[seen])
             kind.stats.tried += 1
             kind.stats.repeats += 1
+            self._observe(kind, produced, reference, None)
             self._note(kind, new_best=False)
             return
         kind.stats.repeats = 0
@@ -306,7 +320,27 @@ class Search:
         kind.stats.tried += 1
         if kind.succeeded(cand, parent, new_best, state):
             kind.stats.improved += 1
+        self._observe(kind, produced, reference, cand)
         self._note(kind, new_best=new_best)
+
+    def _observe(
+        self,
+        kind: ActionKind,
+        produced: Produced,
+        reference: Candidate | None,
+        new: Candidate | None,
+    ) -> None:
+        if not kind.uses_model:
+            return
+        node = produced.node
+        self.observations += observe(
+            action=kind.name,
+            model=produced.model,
+            reference=reference,
+            new=new,
+            tokens=node.input_tokens + node.output_tokens,
+            state=self.state,
+        )
 
     def _note(self, kind: ActionKind, *, new_best: bool) -> None:
         if new_best:
@@ -348,6 +382,15 @@ class Search:
 
     def _idle(self) -> Outcome:
         """Nothing is in flight and nothing could be started: say why."""
+        best = self.state.best
+        if best is not None and self._hopeless():
+            names = ", ".join(r.name for r, _ in self.state.failing(best))
+            return Outcome(
+                self.state,
+                "no_further_improvement",
+                f"the best candidate fails only requirements earlier runs never improved "
+                f"with this model ({names}); see `cadenza priors show`",
+            )
         if self._stale >= self.settings.patience * self.width:
             return Outcome(
                 self.state,
@@ -358,6 +401,27 @@ class Search:
         if self._blocked is not None or self._refused_at is not None:
             return self._outcome_budget()
         return Outcome(self.state, "no_further_improvement", "nothing left to try")
+
+    def _patience(self) -> int:
+        """Branches in a row without a new best after which nothing new is started."""
+        return 0 if self._hopeless() else self.settings.patience * self.width
+
+    def _hopeless(self) -> bool:
+        """The best candidate fails only requirements out of reach; or, before any answer,
+        every requirement is out of reach and one model action has started (any answer
+        beats none; more of them are not worth buying)."""
+        if not self.out_of_reach:
+            return False
+        best = self.state.best
+        if best is None:
+            reqs = self.state.requirements
+            return (
+                self._model_launched > 0
+                and bool(reqs)
+                and all(r.name in self.out_of_reach for r in reqs)
+            )
+        failing = self.state.failing(best)
+        return bool(failing) and all(r.name in self.out_of_reach for r, _ in failing)
 
     def _finished(self) -> Outcome | None:
         best = self.state.best

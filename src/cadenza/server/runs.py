@@ -58,6 +58,7 @@ from ..store import (
     StoreWriter,
     UpsertNodes,
 )
+from ..store.priors import prior_table_of
 from ..task import Task, make_task
 from ..trace import RunEvent
 from ..validators.base import get_validator
@@ -207,6 +208,8 @@ class RunManager:
         self._unsaved: dict[str, tuple[LiveRun, FinishRun, asyncio.Task[None]]] = {}
         """Runs that ended but whose final state has not committed yet (retried meanwhile)."""
         self._closing = False
+        self._priors = prior_table_of(store)
+        """Priors learned across runs live in the server's own database."""
 
     # -- starting ---------------------------------------------------------------------
     async def start(self, spec: RunSpec, caller: Caller) -> RunRecord:
@@ -344,6 +347,8 @@ class RunManager:
 
     def _options(self, spec: RunSpec) -> RunOptions:
         options = self.settings.options
+        if options.priors and options.prior_table is None:
+            options = replace(options, prior_table=self._priors, priors=self._priors is not None)
         if spec.max_output_tokens is not None:
             options = replace(
                 options, search=replace(options.search, max_output_tokens=spec.max_output_tokens)

@@ -289,3 +289,25 @@ def m014_library_files_owner(db: MigrationDb) -> None:
     a key sees only its own files on a server with keys. NULL: added without a key."""
     db.execute("ALTER TABLE library_files ADD COLUMN owner TEXT")
     db.execute("CREATE INDEX library_files_owner ON library_files (owner, seq)")
+
+
+# -- priors learned across runs (cadenza.store.priors): m020 to m024 ---------------------
+
+
+@migration
+def m020_priors(db: MigrationDb) -> None:
+    """How often each kind of action improved each kind of requirement, per model, and at
+    what cost: the priors of later runs (`cadenza.planner.priors`)."""
+    real = "REAL" if db.dialect == "sqlite" else "DOUBLE PRECISION"
+    db.execute(f"""
+        CREATE TABLE priors (
+            model TEXT NOT NULL,
+            requirement_kind TEXT NOT NULL,
+            action TEXT NOT NULL,
+            tried BIGINT NOT NULL DEFAULT 0,
+            improved BIGINT NOT NULL DEFAULT 0,
+            tokens BIGINT NOT NULL DEFAULT 0,
+            updated_at {real} NOT NULL,
+            PRIMARY KEY (model, requirement_kind, action)
+        )
+    """)

@@ -1,0 +1,231 @@
+"""Priors learned across runs: what each kind of action has gained before, per requirement kind.
+
+A run records, for every model action that produced an answer, the requirements that
+answer was meant to fix (those its reference candidate failed: the candidate a revision
+rewrote, or the best one when a sample came back) and, for each, whether the new answer
+scored better on it. These `Observation`s are added to a table keyed by
+model x requirement kind x action kind (the requirement kind is the validator's name,
+``punctuation:no_comma``, or ``judge``), with the tokens they cost.
+
+A later run with the same model reads the rows of its own requirement kinds and turns
+them into each action kind's prior (`KindPrior`), which the policy's Beta rate uses
+instead of the fixed default of `SearchSettings`:
+
+    mean     = (improved + c * default) / (tried + c)          c = PriorSettings.pseudo_count
+    strength = 1 + min(tried / c, max_strength - 1)
+    rate     = (improved_in_run + mean * strength) / (tried_in_run + strength)
+
+so a few observations move the prior only a little (the default counts as ``c`` of
+them), and however long the history, it weighs like at most ``max_strength`` of the
+run's own actions: the run's evidence soon takes over. Where the table is kept
+(the store's ``priors`` table) is `cadenza.store.priors`; this module is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..task import Requirement
+from .actions import ActionKind
+from .state import Candidate, RunState
+
+__all__ = [
+    "KindPrior",
+    "Observation",
+    "PriorRow",
+    "PriorSettings",
+    "apply_priors",
+    "kind_priors",
+    "observe",
+    "out_of_reach",
+    "requirement_kind",
+]
+
+JUDGE_KIND = "judge"
+
+
+@dataclass(frozen=True)
+class PriorSettings:
+    """How much a history of earlier runs counts."""
+
+    pseudo_count: float = 10.0
+    """The default prior counts as this many observations when blended with the history."""
+    max_strength: float = 4.0
+    """However long the history, it weighs like at most this many of the run's own actions."""
+    out_of_reach_after: int = 10
+    """A requirement kind that this many actions of earlier runs (of any kind, with this
+    model) tried to improve without one success is out of reach: while the best candidate
+    fails only such requirements, the search starts nothing new. 0: never."""
+    explore: float = 0.1
+    """The share of runs that search as usual even on requirements out of reach, so that
+    the verdict is revisited (a run that gives up records nothing that could overturn it)."""
+    use: bool = True
+    """False: record what runs learn but start every run from the defaults (to measure
+    what the priors change: ``cadenza eval ifeval --priors-record-only``)."""
+
+    def __post_init__(self) -> None:
+        if not self.pseudo_count > 0:
+            raise ValueError("PriorSettings.pseudo_count must be > 0")
+        if not self.max_strength >= 1:
+            raise ValueError("PriorSettings.max_strength must be >= 1")
+        if self.out_of_reach_after < 0:
+            raise ValueError("PriorSettings.out_of_reach_after must be >= 0")
+        if not 0 <= self.explore <= 1:
+            raise ValueError("PriorSettings.explore must be in 0..1")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One model action that produced an answer, and what it did to one requirement kind."""
+
+    model: str
+    requirement_kind: str
+    action: str
+    improved: bool
+    tokens: int
+    """The tokens of the action's own call (input and output; its evaluation excluded)."""
+
+
+@dataclass(frozen=True)
+class PriorRow:
+    """The table's row for one model x requirement kind x action kind."""
+
+    model: str
+    requirement_kind: str
+    action: str
+    tried: int
+    improved: int
+    tokens: int
+    updated_at: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.improved / self.tried if self.tried else 0.0
+
+    @property
+    def tokens_per_try(self) -> float:
+        return self.tokens / self.tried if self.tried else 0.0
+
+
+@dataclass(frozen=True)
+class KindPrior:
+    """An action kind's prior in one run: the default blended with the history."""
+
+    action: str
+    default: float
+    mean: float
+    strength: float
+    tried: int
+    improved: int
+    tokens_per_try: float
+
+    def as_detail(self) -> dict[str, float | int]:
+        return {
+            "default": round(self.default, 4),
+            "prior": round(self.mean, 4),
+            "strength": round(self.strength, 3),
+            "tried": self.tried,
+            "improved": self.improved,
+            "tokens_per_try": round(self.tokens_per_try, 1),
+        }
+
+
+def requirement_kind(req: Requirement) -> str | None:
+    """What a requirement is, for the table: its code check's name, else ``judge``; None
+    for an anonymous function (``lambda``), which says nothing about what it checks."""
+    name = req.validator_name
+    if name is None:
+        return JUDGE_KIND
+    return None if name == "<lambda>" else name
+
+
+def kind_priors(
+    rows: Iterable[PriorRow],
+    defaults: dict[str, float],
+    settings: PriorSettings,
+) -> dict[str, KindPrior]:
+    """Each action kind's prior from the rows of this run's models and requirement kinds
+    (pooled), blended with its default. Kinds with no rows keep their default."""
+    tried: dict[str, int] = {}
+    improved: dict[str, int] = {}
+    tokens: dict[str, int] = {}
+    for r in rows:
+        if r.action not in defaults or r.tried <= 0:
+            continue
+        tried[r.action] = tried.get(r.action, 0) + r.tried
+        improved[r.action] = improved.get(r.action, 0) + min(r.improved, r.tried)
+        tokens[r.action] = tokens.get(r.action, 0) + max(0, r.tokens)
+    c = settings.pseudo_count
+    out: dict[str, KindPrior] = {}
+    for action, n in tried.items():
+        default = defaults[action]
+        s = improved[action]
+        out[action] = KindPrior(
+            action=action,
+            default=default,
+            mean=(s + c * default) / (n + c),
+            strength=1.0 + min(n / c, settings.max_strength - 1.0),
+            tried=n,
+            improved=s,
+            tokens_per_try=tokens[action] / n,
+        )
+    return out
+
+
+def out_of_reach(rows: Iterable[PriorRow], settings: PriorSettings) -> frozenset[str]:
+    """Requirement kinds that earlier runs tried at least `out_of_reach_after` times to
+    improve, and never did (rows of this run's models)."""
+    if settings.out_of_reach_after <= 0:
+        return frozenset()
+    tried: dict[str, int] = {}
+    improved: dict[str, int] = {}
+    for r in rows:
+        tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
+        improved[r.requirement_kind] = improved.get(r.requirement_kind, 0) + max(0, r.improved)
+    return frozenset(
+        k for k, n in tried.items() if n >= settings.out_of_reach_after and improved[k] == 0
+    )
+
+
+def apply_priors(kinds: Sequence[ActionKind], priors: dict[str, KindPrior]) -> None:
+    """Set the learned prior on each model kind that has one (the policy reads
+    ``kind.prior`` and ``kind.stats.prior_strength``)."""
+    for kind in kinds:
+        p = priors.get(kind.name)
+        if p is None or not kind.uses_model:
+            continue
+        kind.prior = p.mean
+        kind.stats.prior_strength = p.strength
+        kind.stats.prior_learned = True
+
+
+def observe(
+    *,
+    action: str,
+    model: str,
+    reference: Candidate | None,
+    new: Candidate | None,
+    tokens: int,
+    state: RunState,
+) -> list[Observation]:
+    """What one finished model action teaches: for each requirement kind its reference
+    candidate failed, whether the new answer scored better on it. `new` is None when the
+    answer repeated an earlier one (no gain). A first sample (no reference) teaches
+    nothing: any answer beats none."""
+    if reference is None:
+        return []
+    seen: dict[str, bool] = {}
+    for req, judged in state.failing(reference):
+        better = False
+        if new is not None:
+            v = new.verdicts.get(req.name)
+            better = v is not None and v.score > judged.score
+        kind = requirement_kind(req)
+        if kind is None:
+            continue
+        seen[kind] = seen.get(kind, False) or better
+    return [
+        Observation(model, kind, action, improved, max(0, tokens))
+        for kind, improved in seen.items()
+    ]

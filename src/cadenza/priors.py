@@ -1,0 +1,130 @@
+"""Priors learned across runs, as a run uses them: read before the search, recorded after.
+
+    from cadenza import RunOptions
+    from cadenza.priors import default_prior_table, open_prior_table
+
+    RunOptions()                         # priors on, kept in the user's data directory
+    RunOptions(priors=False)             # this run neither reads nor records any
+    RunOptions(prior_table=open_prior_table("sqlite:///team.db"))   # kept elsewhere
+
+What is recorded and how it becomes a prior: `cadenza.planner.priors`; the table:
+`cadenza.store.priors`. A run that cannot read or write its priors (a corrupt file, a
+database down) goes on without them: the reason is logged as a warning and shown in the
+trace's root node, under ``detail["priors"]``, with the priors the run used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from .models.base import Model
+from .planner import Search
+from .planner.priors import (
+    KindPrior,
+    Observation,
+    PriorRow,
+    PriorSettings,
+    apply_priors,
+    kind_priors,
+    out_of_reach,
+    requirement_kind,
+)
+from .store.priors import PriorTable, default_prior_table, open_prior_table
+
+__all__ = [
+    "KindPrior",
+    "Observation",
+    "PriorRow",
+    "PriorSettings",
+    "PriorTable",
+    "RunPriors",
+    "default_prior_table",
+    "open_prior_table",
+]
+
+log = logging.getLogger("cadenza.priors")
+
+
+class RunPriors:
+    """One run's use of the table: `load` sets the kinds' priors, `record` adds what the
+    run saw. Neither raises: a failure is logged and kept in `detail`."""
+
+    def __init__(
+        self, table: PriorTable | None, settings: PriorSettings, *, enabled: bool = True
+    ) -> None:
+        self.table = table
+        self.settings = settings
+        self.enabled = enabled
+        self.detail: dict[str, Any] = {"used": False}
+
+    async def load(self, search: Search, models: Sequence[Model]) -> dict[str, KindPrior]:
+        if not self.enabled:
+            self.detail = {"used": False, "reason": "priors are turned off"}
+            return {}
+        kinds = [k for k in search.policy.kinds if k.uses_model]
+        defaults = {k.name: k.prior for k in kinds}
+        req_kinds = sorted({k for r in search.task.requirements if (k := requirement_kind(r))})
+        names = sorted({m.name for m in models})
+        try:
+            table: PriorTable = (
+                self.table
+                if self.table is not None
+                else await asyncio.to_thread(default_prior_table)
+            )
+            rows = await asyncio.to_thread(table.rows, models=names, requirement_kinds=req_kinds)
+        except Exception as exc:
+            self._failed("read", exc)
+            return {}
+        self.table = table
+        if not self.settings.use:
+            self.detail = {
+                "used": False,
+                "reason": "record only",
+                "where": table.where,
+                "requirement_kinds": req_kinds,
+            }
+            return {}
+        priors = kind_priors(rows, defaults, self.settings)
+        apply_priors(kinds, priors)
+        hopeless = out_of_reach(rows, self.settings)
+        exploring = bool(hopeless) and random.random() < self.settings.explore
+        if not exploring:
+            search.out_of_reach = frozenset(
+                r.name for r in search.task.requirements if requirement_kind(r) in hopeless
+            )
+        self.detail = {
+            "used": bool(priors) or bool(hopeless),
+            "where": table.where,
+            "requirement_kinds": req_kinds,
+            "out_of_reach": sorted(hopeless),
+            "exploring": exploring,
+            "kinds": {
+                k.name: (
+                    priors[k.name].as_detail()
+                    if k.name in priors
+                    else {"default": round(defaults[k.name], 4), "prior": defaults[k.name]}
+                )
+                for k in kinds
+            },
+        }
+        return priors
+
+    async def record(self, observations: Sequence[Observation]) -> None:
+        if not self.enabled or self.table is None:
+            return
+        try:
+            await asyncio.to_thread(self.table.record, list(observations))
+        except Exception as exc:
+            self._failed("record", exc)
+            return
+        self.detail["recorded"] = len(observations)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        where = self.table.where if self.table is not None else "the default database"
+        message = f"could not {what} the priors in {where}: {exc}"
+        log.warning("%s; the run goes on without them", message)
+        self.detail = {**self.detail, "used": self.detail.get("used", False), "error": message}

@@ -1,0 +1,445 @@
+"""Priors learned across runs: recorded per model x requirement kind x action kind, read
+back, blended with the defaults, used by the policy, shown by `cadenza priors`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+import cadenza
+from cadenza import Requirement, RunOptions
+from cadenza.cli import main
+from cadenza.errors import UsageError
+from cadenza.planner import Revise, Sample, SearchSettings
+from cadenza.planner.actions import Action, SearchView
+from cadenza.planner.policy import Policy
+from cadenza.planner.priors import (
+    Observation,
+    PriorRow,
+    PriorSettings,
+    apply_priors,
+    kind_priors,
+    observe,
+    out_of_reach,
+    requirement_kind,
+)
+from cadenza.planner.state import Candidate, Judged, RunState
+from cadenza.priors import default_prior_table
+from cadenza.store import opened_store
+from cadenza.store.priors import PriorTable, open_prior_table
+from cadenza.testing import ScriptedModel
+
+NO_COMMA = "punctuation:no_comma"
+
+
+def table_at(tmp_path: Path, name: str = "priors.db") -> PriorTable:
+    return open_prior_table(f"sqlite:///{tmp_path / name}")
+
+
+def obs(action: str, improved: bool, *, kind: str = NO_COMMA, tokens: int = 100) -> Observation:
+    return Observation("fake:scripted", kind, action, improved, tokens)
+
+
+# -- the table ----------------------------------------------------------------------------
+def test_the_migration_adds_the_table(tmp_path: Path) -> None:
+    with opened_store(f"sqlite:///{tmp_path / 'x.db'}") as store:
+        assert "m020_priors" in store.applied_migrations()
+
+
+def test_recording_adds_counts_and_reads_back(tmp_path: Path) -> None:
+    table = table_at(tmp_path)
+    table.record([obs("revise", True, tokens=300), obs("revise", False, tokens=200)])
+    table.record([obs("revise", True, tokens=100), obs("sample", False, kind="judge")])
+    rows = {(r.requirement_kind, r.action): r for r in table.rows()}
+    revise = rows[(NO_COMMA, "revise")]
+    assert (revise.tried, revise.improved, revise.tokens) == (3, 2, 600)
+    assert revise.rate == pytest.approx(2 / 3)
+    assert revise.tokens_per_try == 200
+    assert rows[("judge", "sample")].tried == 1
+    assert [r.action for r in table.rows(requirement_kinds=["judge"])] == ["sample"]
+    assert table.rows(models=["other:model"]) == []
+    assert table.reset(model="other:model") == 0
+    assert table.reset() == 2
+    assert table.rows() == []
+    table.store.close()
+
+
+def test_runs_recording_at_once_lose_no_counts(tmp_path: Path) -> None:
+    tables = [table_at(tmp_path) for _ in range(2)]  # two "processes" on one file
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(20):
+                tables[i % 2].record([obs("revise", True), obs("sample", False)])
+        except BaseException as exc:  # pragma: no cover - shown by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rows = {r.action: r for r in tables[0].rows()}
+    assert rows["revise"].tried == rows["revise"].improved == 120
+    assert rows["sample"].tried == 120 and rows["sample"].improved == 0
+    for t in tables:
+        t.store.close()
+
+
+def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(UsageError, match=r"cannot be used.*move the file away"):
+        open_prior_table(f"sqlite:///{bad}")
+
+
+def test_unreadable_rows_are_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    table = table_at(tmp_path)
+    table.record([obs("revise", True)])
+    with sqlite3.connect(tmp_path / "priors.db") as conn:
+        conn.execute(
+            "INSERT INTO priors VALUES ('fake:scripted', 'judge', 'sample', 'lots', 1, 1, 0)"
+        )
+        conn.execute("INSERT INTO priors VALUES ('fake:scripted', 'x', 'sample', -5, 1, 1, 0)")
+    with caplog.at_level(logging.WARNING, logger="cadenza.priors"):
+        rows = table.rows()
+    assert [(r.requirement_kind, r.action) for r in rows] == [(NO_COMMA, "revise")]
+    assert "unreadable row" in caplog.text and "negative counts" in caplog.text
+    table.store.close()
+
+
+# -- from counts to a prior ---------------------------------------------------------------
+def row(action: str, tried: int, improved: int, kind: str = NO_COMMA) -> PriorRow:
+    return PriorRow("fake:scripted", kind, action, tried, improved, tried * 100)
+
+
+def test_a_few_observations_do_not_swamp_the_default() -> None:
+    settings = PriorSettings(pseudo_count=10, max_strength=4)
+    few = kind_priors([row("sample", 3, 3)], {"sample": 0.3}, settings)["sample"]
+    assert few.mean == pytest.approx((3 + 3) / 13)  # 0.46, not 1.0
+    assert few.strength == pytest.approx(1.3)
+    many = kind_priors([row("sample", 1000, 50)], {"sample": 0.3}, settings)["sample"]
+    assert many.mean == pytest.approx((50 + 3) / 1010)  # the history wins in the end
+    assert many.strength == 4  # but weighs like 4 of the run's own actions at most
+    # requirement kinds of the run are pooled; unknown action kinds are ignored
+    pooled = kind_priors(
+        [row("revise", 10, 0), row("revise", 10, 10, kind="judge"), row("other", 5, 5)],
+        {"revise": 0.6, "sample": 0.3},
+        settings,
+    )
+    assert set(pooled) == {"revise"}
+    assert pooled["revise"].mean == pytest.approx((10 + 6) / 30)
+    assert pooled["revise"].tokens_per_try == 100
+
+
+def test_observe_credits_each_requirement_kind_it_improved() -> None:
+    reqs = [
+        Requirement(name="a", description="no commas", validator=NO_COMMA),
+        Requirement(name="b", description="judged"),
+    ]
+    state = RunState(reqs)
+    parent = Candidate("c1", "x, y", "n1", "sample")
+    parent.verdicts = {"a": Judged(0.0, "comma", "code"), "b": Judged(0.4, "meh", "judge:m")}
+    new = Candidate("c2", "x y", "n2", "revise", parent="c1")
+    new.verdicts = {"a": Judged(1.0, "ok", "code"), "b": Judged(0.4, "meh", "judge:m")}
+    got = observe(action="revise", model="m", reference=parent, new=new, tokens=90, state=state)
+    assert {(o.requirement_kind, o.improved, o.tokens) for o in got} == {
+        (NO_COMMA, True, 90),
+        ("judge", False, 90),
+    }
+    assert [requirement_kind(r) for r in reqs] == [NO_COMMA, "judge"]
+    anonymous = Requirement(name="c", description="short", validator=lambda t: len(t) < 9)
+    assert requirement_kind(anonymous) is None  # not pooled with every other lambda
+    # a repeated answer improves nothing; a first sample (no reference) teaches nothing
+    repeat = observe(action="sample", model="m", reference=parent, new=None, tokens=5, state=state)
+    assert not any(o.improved for o in repeat)
+    assert observe(action="sample", model="m", reference=None, new=new, tokens=5, state=state) == []
+
+
+def test_the_policy_follows_a_learned_prior() -> None:
+    """With the defaults the best candidate is revised first (rule 2); when earlier runs
+    say revisions of this kind never help and samples do, a sample comes first."""
+    settings = SearchSettings()
+    state = RunState([Requirement(name="a", description="no commas", validator=NO_COMMA)])
+    c1 = Candidate("c1", "x, y", "n1", "sample")
+    c1.verdicts = {"a": Judged(0.0, "comma", "code")}
+    state.candidates["c1"] = c1
+    state.consider(c1)
+
+    def first_choice(learned: bool) -> str:
+        sample, revise = Sample(settings), Revise(settings)
+        sample.stats.launched = revise.stats.launched = 1
+        if learned:
+            priors = kind_priors(
+                [row("revise", 200, 0), row("sample", 200, 120)],
+                {"sample": sample.prior, "revise": revise.prior},
+                PriorSettings(),
+            )
+            apply_priors([sample, revise], priors)
+        pending = (Action(sample),)
+        view = SearchView(state=state, settings=settings, pending=pending)
+        return Policy([revise, sample]).choose(view)[0].kind.name
+
+    assert first_choice(learned=False) == "revise"
+    assert first_choice(learned=True) == "sample"
+
+
+# -- in a run -----------------------------------------------------------------------------
+def no_comma_run(table: PriorTable | None, **options: object) -> cadenza.Result:
+    model = ScriptedModel(["a, b", "c, d", "e f"], max_concurrency=1)
+    return cadenza.run(
+        "Write two words.",
+        [Requirement(description="no commas", validator=NO_COMMA)],
+        models=[model],
+        budget={"max_calls": 6},
+        options=RunOptions(
+            search=SearchSettings(repairs=False, max_output_tokens=32),
+            compile_requirements=False,
+            prior_table=table,
+            **options,  # type: ignore[arg-type]
+        ),
+    )
+
+
+def model_calls(result: cadenza.Result) -> list[str]:
+    return [n.kind for n in result.trace if n.kind in ("generate", "revise")]
+
+
+def test_a_run_records_and_a_later_run_uses_the_priors(tmp_path: Path) -> None:
+    table = table_at(tmp_path)
+    first = no_comma_run(table)
+    assert model_calls(first) == ["generate", "revise", "revise"]
+    detail = first.trace[0].detail["priors"]
+    assert detail["used"] is False and detail["recorded"] == 2
+    revise = {r.action: r for r in table.rows()}["revise"]
+    assert (revise.tried, revise.improved) == (2, 1)
+
+    # Earlier runs found that revisions of this kind rarely help and samples often do.
+    table.record([obs("revise", False)] * 60 + [obs("sample", True)] * 40)
+    table.record([obs("sample", False)] * 20)
+    later = no_comma_run(table)
+    assert model_calls(later) == ["generate", "generate", "generate"]
+    used = later.trace[0].detail["priors"]
+    assert used["used"] is True and used["requirement_kinds"] == [NO_COMMA]
+    assert used["kinds"]["revise"]["tried"] == 62
+    assert used["kinds"]["sample"]["prior"] > used["kinds"]["revise"]["prior"]
+    table.store.close()
+
+
+def test_priors_off_neither_read_nor_record(tmp_path: Path) -> None:
+    table = table_at(tmp_path)
+    table.record([obs("revise", False)] * 60 + [obs("sample", True)] * 40)
+    result = no_comma_run(table, priors=False)
+    assert model_calls(result) == ["generate", "revise", "revise"]
+    assert result.trace[0].detail["priors"] == {"used": False, "reason": "priors are turned off"}
+    assert sum(r.tried for r in table.rows()) == 100
+    table.store.close()
+
+
+def test_the_library_keeps_priors_in_the_user_data_directory(_own_data_dir: Path) -> None:
+    no_comma_run(None)
+    assert (_own_data_dir / "cadenza" / "cadenza.db").exists()
+    assert {r.action for r in default_prior_table().rows()} == {"revise"}
+
+
+def test_a_corrupt_priors_file_never_fails_a_run(
+    _own_data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = _own_data_dir / "cadenza" / "cadenza.db"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"garbage" * 1000)
+    with caplog.at_level(logging.WARNING, logger="cadenza.priors"):
+        result = no_comma_run(None)
+    assert result.result == "e f"
+    detail = result.trace[0].detail["priors"]
+    assert detail["used"] is False and "cannot be used" in detail["error"]
+    assert "goes on without them" in caplog.text
+
+
+# -- the command line ---------------------------------------------------------------------
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.argv", ["cadenza", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_priors_show_and_reset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    code, out, _ = run_cli(monkeypatch, capsys, "priors", "show", "--db", url)
+    assert code == 0 and "no priors recorded yet" in out
+    table = open_prior_table(url)
+    table.record([obs("revise", True, tokens=250), obs("revise", False, tokens=150)])
+    table.store.close()
+    code, out, _ = run_cli(monkeypatch, capsys, "priors", "show", "--db", url)
+    assert code == 0
+    assert "fake:scripted" in out and NO_COMMA in out and "0.50" in out and "200" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "priors", "show", "--db", url, "--json")
+    shown = json.loads(out)
+    assert shown["rows"][0] == {
+        **shown["rows"][0],
+        "model": "fake:scripted",
+        "requirement_kind": NO_COMMA,
+        "action": "revise",
+        "tried": 2,
+        "improved": 1,
+        "tokens": 400,
+        "rate": 0.5,
+    }
+    code, out, _ = run_cli(monkeypatch, capsys, "priors", "reset", "--db", url, "--yes")
+    assert code == 0 and "forgot 1 row(s)" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "priors", "show", "--db", url, "--json")
+    assert json.loads(out)["rows"] == []
+
+
+def test_cli_priors_show_on_a_corrupt_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not sqlite" * 500)
+    code, _, err = run_cli(monkeypatch, capsys, "priors", "show", "--db", f"sqlite:///{bad}")
+    assert code == 2 and "cannot be used" in err and "Traceback" not in err
+
+
+def test_cli_run_no_priors_flag(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], _own_data_dir: Path
+) -> None:
+    seen: list[RunOptions] = []
+
+    async def fake_arun(*args: object, options: RunOptions, **kw: object) -> cadenza.Result:
+        seen.append(options)
+        raise UsageError("stop here")
+
+    monkeypatch.setattr("cadenza.cli.run.arun", fake_arun)
+    run_cli(monkeypatch, capsys, "run", "hi", "--no-priors", "-m", "fake:echo")
+    run_cli(monkeypatch, capsys, "run", "hi", "-m", "fake:echo")
+    assert [o.priors for o in seen] == [False, True]
+
+
+# -- the server ---------------------------------------------------------------------------
+def test_the_server_keeps_priors_in_its_own_database(tmp_path: Path, _own_data_dir: Path) -> None:
+    from test_server_support import ServerThread, settings, wait_for
+
+    db = tmp_path / "server.db"
+    body = {
+        "input": "Say hi",
+        "requirements": [
+            {
+                "description": "mention a zebra",
+                "validator": "keywords:existence",
+                "validator_args": {"keywords": ["zebra"]},
+            }
+        ],
+        "models": ["fake:x"],
+        "budget": {"max_calls": 8},
+    }
+    with ServerThread(settings(db)) as srv, srv.client() as http:
+        run_id = http.post("/v1/runs", json=body).json()["id"]
+        assert wait_for(http, run_id)["status"] == "completed"
+        nodes = http.get(f"/v1/runs/{run_id}/trace").json()["nodes"]
+    root = next(n for n in nodes if n["kind"] == "run")
+    assert root["detail"]["priors"]["where"] == f"sqlite:///{db}"
+    table = open_prior_table(f"sqlite:///{db}")
+    rows = table.rows()
+    table.store.close()
+    assert {(r.model, r.requirement_kind, r.action) for r in rows} == {
+        ("fake:x", "keywords:existence", "revise")
+    }
+    assert rows[0].tried >= 1 and rows[0].improved == 0
+    assert not (_own_data_dir / "cadenza").exists()  # nothing in the user's directory
+
+
+def test_requirement_kinds_never_improved_are_out_of_reach(tmp_path: Path) -> None:
+    settings = PriorSettings(out_of_reach_after=20)
+    assert out_of_reach([row("revise", 12, 0), row("sample", 8, 0)], settings) == {NO_COMMA}
+    assert out_of_reach([row("revise", 19, 0)], settings) == frozenset()
+    assert out_of_reach([row("revise", 40, 0), row("sample", 8, 1)], settings) == frozenset()
+    assert out_of_reach([row("revise", 40, 0)], PriorSettings(out_of_reach_after=0)) == set()
+
+    table = table_at(tmp_path)
+    table.record([obs("revise", False)] * 12 + [obs("sample", False)] * 8)
+    result = no_comma_run(table, prior_settings=PriorSettings(explore=0))
+    assert model_calls(result) == ["generate"]  # no revision bought for a lost cause
+    rr = result.requirements_result
+    assert rr.finish_reason == "no_further_improvement"
+    assert "earlier runs never improved" in rr.finish_message
+    assert result.trace[0].detail["priors"]["out_of_reach"] == [NO_COMMA]
+    # record only: the same history changes nothing
+    again = no_comma_run(table, prior_settings=PriorSettings(use=False))
+    assert model_calls(again) == ["generate", "revise", "revise"]
+    assert again.trace[0].detail["priors"]["reason"] == "record only"
+    # a share of runs explore (search as usual), so that the verdict can be overturned
+    table.reset()
+    table.record([obs("revise", False)] * 20)
+    exploring = no_comma_run(table, prior_settings=PriorSettings(explore=1))
+    assert len(model_calls(exploring)) == 3 and exploring.result == "e f"
+    assert exploring.trace[0].detail["priors"]["exploring"] is True
+    assert sum(r.improved for r in table.rows()) == 1  # the verdict is overturned
+    assert no_comma_run(table, prior_settings=PriorSettings(explore=0)).result == "e f"
+    table.store.close()
+
+
+def test_out_of_reach_from_the_start_buys_one_answer_not_a_wave(tmp_path: Path) -> None:
+    table = table_at(tmp_path)
+
+    def wave(**options: object) -> list[str]:
+        model = ScriptedModel(["a, b", "c, d", "e, f", "g, h"], max_concurrency=4, delay=0.01)
+        result = cadenza.run(
+            "Write two words.",
+            [Requirement(description="no commas", validator=NO_COMMA)],
+            models=[model],
+            budget={"max_calls": 4},
+            options=RunOptions(
+                search=SearchSettings(repairs=False, max_output_tokens=32),
+                compile_requirements=False,
+                prior_table=table,
+                **options,  # type: ignore[arg-type]
+            ),
+        )
+        return model_calls(result)
+
+    assert len(wave(priors=False)) == 4  # the first wave: every slot at once
+    table.record([obs("sample", False)] * 20)
+    assert wave(prior_settings=PriorSettings(explore=0)) == ["generate"]
+    table.store.close()
+
+
+def test_out_of_reach_still_lets_the_free_repairs_run(tmp_path: Path) -> None:
+    # A requirement no model action improved may still be met by a deterministic repair:
+    # stopping the model work must not stop the free fixes.
+    table = table_at(tmp_path)
+    table.record([obs("sample", False)] * 20 + [obs("revise", False)] * 20)
+    model = ScriptedModel(default=lambda req: "a, b")
+    result = cadenza.run(
+        "Write two words.",
+        [Requirement(description="no commas", validator=NO_COMMA)],
+        models=[model],
+        budget={"max_calls": 4},
+        options=RunOptions(
+            search=SearchSettings(max_output_tokens=32),
+            compile_requirements=False,
+            prior_table=table,
+            prior_settings=PriorSettings(explore=0),
+        ),
+    )
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    assert "," not in result.result
+    assert any(n.kind == "repair" for n in result.trace)
+    table.store.close()
