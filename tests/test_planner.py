@@ -212,7 +212,7 @@ async def test_weak_candidates_are_dropped_before_judging(fast_options: RunOptio
     opts = RunOptions(
         calls=fast_options.calls,
         compile_requirements=False,
-        search=SearchSettings(max_output_tokens=16, width=1, patience=2),
+        search=SearchSettings(max_output_tokens=16, width=1, patience=4),
     )
     result = await cadenza.arun(
         "x",

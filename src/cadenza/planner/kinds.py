@@ -19,6 +19,7 @@ from ..output.requirement import response_format_for
 from ..validators.base import Validator, run_validator
 from .actions import Action, ActionContext, ActionKind, Estimate, KindStats, Produced, SearchView
 from .costs import CostModel
+from .focus import Focus
 from .prompts import revision_messages
 from .settings import SearchSettings
 from .state import Candidate, RunState
@@ -255,4 +256,6 @@ def default_kinds(settings: SearchSettings, code: dict[str, Validator]) -> list[
     if settings.repairs:
         kinds.append(Repair(settings, code))
     kinds += [Revise(settings), Sample(settings)]
+    if settings.focus:
+        kinds.insert(len(kinds) - 1, Focus(settings))
     return kinds

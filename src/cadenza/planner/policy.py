@@ -52,14 +52,19 @@ class Policy:
             return free
         if any(not a.kind.uses_model for a in view.pending):
             return []
+        if self._first_round_full(view):
+            return []
         proposals = {k: p for k in self.kinds if k.uses_model and (p := k.propose(view))}
         if not proposals:
             return []
+        rates = {k: k.stats.rate(k.prior) for k in proposals}
         first: list[Action] = []
         best = view.state.best
         if best is not None and view.state.failing(best) and not view.pending_on(best.id):
-            first = [a for p in proposals.values() for a in p if a.target == best.id][:1]
-        rates = {k: k.stats.rate(k.prior) for k in proposals}
+            # Work on the best, by the kind that has gained most so far (ties: kind order).
+            on_best = [a for p in proposals.values() for a in p if a.target == best.id]
+            on_best.sort(key=lambda a: -rates[a.kind])
+            first = on_best[:1]
         total = sum(rates.values())
         in_flight = sum(1 for a in view.pending if a.kind.uses_model)
 
@@ -68,3 +73,13 @@ class Policy:
 
         order = sorted(proposals, key=lambda k: (-deficit(k), -rates[k]))
         return first + [a for k in order for a in proposals[k] if a not in first]
+
+    @staticmethod
+    def _first_round_full(view: SearchView) -> bool:
+        """Whether `SearchSettings.first_round` model actions are already in flight while
+        no candidate has been evaluated: then wait for the first verdicts, so the next
+        call can use what the checks found instead of repeating the first prompt."""
+        limit = view.settings.first_round
+        if limit is None or any(c.verdicts for c in view.state.candidates.values()):
+            return False
+        return sum(1 for a in view.pending if a.kind.uses_model) >= limit

@@ -1,0 +1,146 @@
+"""Focused samples, the first round and how the policy picks the work on the best."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+import cadenza
+from cadenza import Requirement, RunOptions, Verdict
+from cadenza.models.base import Message, ModelRequest
+from cadenza.planner import SearchSettings
+from cadenza.planner.actions import Action, KindStats, SearchView
+from cadenza.planner.policy import Policy
+from cadenza.planner.prompts import focus_messages
+from cadenza.planner.state import Candidate, Judged, RunState
+from cadenza.testing import ScriptedModel
+
+
+def no_commas(text: str) -> Verdict:
+    n = text.count(",")
+    return Verdict(1.0 if n == 0 else 1 / (1 + n), f"{n} commas found")
+
+
+NO_COMMAS = Requirement(name="no_commas", description="Do not use any commas", validator=no_commas)
+
+
+def is_focus(req: ModelRequest) -> bool:
+    return req.messages[-1].content.startswith("Important: Do not use any commas.")
+
+
+def test_focus_messages_state_the_missed_requirements_before_the_request() -> None:
+    base = (Message("user", "Write about the sea."),)
+    failing = [(NO_COMMAS, Judged(0.5, "2 commas found", "code:no_commas"))]
+    before = focus_messages(base, failing)
+    assert [m.content for m in before] == [
+        "Important: Do not use any commas.\n\nWrite about the sea."
+    ]
+    after = focus_messages(base, failing, style="after")
+    assert after[-1].content == "Write about the sea.\n\nImportant: Do not use any commas."
+    system = focus_messages(base, failing, style="system")
+    assert system[0] == Message("system", "Follow these rules exactly:\n- Do not use any commas.")
+    assert system[1] == base[0]
+    # an existing system message is extended, not replaced
+    with_sys = focus_messages((Message("system", "Be brief."), *base), failing, style="system")
+    assert with_sys[0].content.startswith("Be brief.\n\nFollow these rules exactly:")
+    assert focus_messages(base, []) == base
+    with pytest.raises(ValueError, match="focus style"):
+        focus_messages(base, failing, style="sideways")
+
+
+def test_focus_settings_are_validated() -> None:
+    with pytest.raises(ValueError, match="focus_style"):
+        SearchSettings(focus_style="sideways")
+    with pytest.raises(ValueError, match="first_round"):
+        SearchSettings(first_round=0)
+    with pytest.raises(ValueError, match="focus_temperatures"):
+        SearchSettings(focus_temperatures=())
+
+
+async def test_a_focused_sample_finds_what_sampling_and_revising_miss(
+    fast_options: RunOptions,
+) -> None:
+    # The model only drops its commas when the rule is stated before the request.
+    fake = ScriptedModel(default=lambda r: "the sea is calm" if is_focus(r) else "the sea, calm")
+    result = await cadenza.arun(
+        "Write about the sea",
+        [NO_COMMAS],
+        models=[fake],
+        options=fast_options,
+    )
+    assert result.result == "the sea is calm"
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    focused = [n for n in result.trace if n.kind == "generate" and "focus" in n.detail]
+    assert focused and focused[-1].detail["focus"] == ["no_commas"]
+    # the earlier answer is not sent back: a focused sample costs what a sample costs
+    assert all(m["role"] != "assistant" for m in focused[-1].messages)
+
+
+async def test_focus_off_never_sends_a_focused_prompt(fast_options: RunOptions) -> None:
+    fake = ScriptedModel(default="the sea, calm")
+    options = replace(fast_options, search=replace(fast_options.search, focus=False, patience=1))
+    await cadenza.arun("Write about the sea", [NO_COMMAS], models=[fake], options=options)
+    assert fake.generation_requests
+    assert not any(is_focus(r) for r in fake.generation_requests)
+
+
+async def test_first_round_of_one_waits_for_the_first_verdict(fast_options: RunOptions) -> None:
+    seen_before_first_answer: list[int] = []
+
+    class Recording(ScriptedModel):
+        async def complete(self, request: ModelRequest):  # type: ignore[no-untyped-def]
+            if not self.requests:
+                seen_before_first_answer.append(0)
+                await asyncio.sleep(0.05)  # other slots are free meanwhile
+                seen_before_first_answer[0] = len(self.requests)
+            return await super().complete(request)
+
+    fake = Recording(default=lambda r: "the sea is calm" if is_focus(r) else "the sea, calm")
+    options = replace(fast_options, search=replace(fast_options.search, first_round=1))
+    result = await cadenza.arun("Write about the sea", [NO_COMMAS], models=[fake], options=options)
+    assert seen_before_first_answer == [0]  # no second call while the first ran
+    assert result.result == "the sea is calm"
+    second = fake.generation_requests[1]
+    assert is_focus(second) or "Rewrite your answer" in second.messages[-1].content
+
+    # by default the free slots fill at once
+    fake2 = Recording(default="the sea, calm")
+    seen_before_first_answer.clear()
+    await cadenza.arun(
+        "Write about the sea",
+        [NO_COMMAS],
+        models=[fake2],
+        options=replace(fast_options, search=replace(fast_options.search, patience=1)),
+    )
+    assert seen_before_first_answer[0] > 1
+
+
+class _Kind:
+    uses_model = True
+
+    def __init__(self, name: str, prior: float) -> None:
+        self.name = name
+        self.prior = prior
+        self.stats = KindStats()
+        self.target: str | None = None
+
+    def propose(self, view: SearchView) -> list[Action]:
+        return [Action(self, target=self.target)]  # type: ignore[arg-type]
+
+
+def test_work_on_the_best_goes_to_the_kind_that_has_gained_most() -> None:
+    state = RunState([NO_COMMAS])
+    best = Candidate("c1", "a, b", "n1", "sample")
+    best.verdicts["no_commas"] = Judged(0.5, "1 comma found", "code:no_commas")
+    state.candidates["c1"] = best
+    state.consider(best)
+    revise, focus = _Kind("revise", 0.6), _Kind("focus", 0.45)
+    revise.target = focus.target = "c1"
+    policy = Policy([revise, focus])  # type: ignore[list-item]
+    view = SearchView(state=state, settings=SearchSettings())
+    assert policy.choose(view)[0].kind is revise  # by the priors
+    revise.stats.tried, revise.stats.improved = 4, 0  # revisions never helped here
+    focus.stats.tried, focus.stats.improved = 2, 1
+    assert policy.choose(view)[0].kind is focus
