@@ -12,6 +12,7 @@ from cadenza import Requirement, RunOptions, Verdict
 from cadenza.models.base import Message, ModelRequest
 from cadenza.planner import SearchSettings
 from cadenza.planner.actions import Action, KindStats, SearchView
+from cadenza.planner.kinds import default_kinds
 from cadenza.planner.policy import Policy
 from cadenza.planner.prompts import focus_messages
 from cadenza.planner.state import Candidate, Judged, RunState
@@ -27,7 +28,8 @@ NO_COMMAS = Requirement(name="no_commas", description="Do not use any commas", v
 
 
 def is_focus(req: ModelRequest) -> bool:
-    return req.messages[-1].content.startswith("Important: Do not use any commas.")
+    first = req.messages[0]
+    return first.role == "system" and "Do not use any commas." in first.content
 
 
 def test_focus_messages_state_the_missed_requirements_before_the_request() -> None:
@@ -144,3 +146,20 @@ def test_work_on_the_best_goes_to_the_kind_that_has_gained_most() -> None:
     revise.stats.tried, revise.stats.improved = 4, 0  # revisions never helped here
     focus.stats.tried, focus.stats.improved = 2, 1
     assert policy.choose(view)[0].kind is focus
+
+
+def test_the_first_answer_of_a_run_is_no_success_of_sampling() -> None:
+    # It is always "the new best"; counting it made sampling look better than revising
+    # or focusing on the very first decision.
+    sample = next(k for k in default_kinds(SearchSettings(), {}) if k.name == "sample")
+    state = RunState([NO_COMMAS])
+    first = Candidate("c1", "a, b", "n1", "sample")
+    first.verdicts["no_commas"] = Judged(0.5, "1 comma found", "code:no_commas")
+    state.candidates["c1"] = first
+    assert state.consider(first)
+    assert not sample.succeeded(first, None, True, state)
+    second = Candidate("c2", "a b", "n2", "sample")
+    second.verdicts["no_commas"] = Judged(1.0, "0 commas found", "code:no_commas")
+    state.candidates["c2"] = second
+    assert state.consider(second)
+    assert sample.succeeded(second, None, True, state)

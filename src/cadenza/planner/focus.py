@@ -39,6 +39,8 @@ class Focus:
         """A focused sample on the best failing candidate's missed requirements, while
         it has had fewer than `focus_per_candidate`; else on the runners-up."""
         state, s = view.state, self.settings
+        if self.stats.repeats and view.pending:
+            return []  # its last answer was one seen before: let the work in flight show more
         failing = [c for c in state.ranked() if state.failing(c)]
         started = self.stats.launched_on
         return [

@@ -93,7 +93,9 @@ class Sample:
     def succeeded(
         self, cand: Candidate, parent: Candidate | None, new_best: bool, state: RunState
     ) -> bool:
-        return new_best
+        # The first answer of a run is always "the new best": that says nothing about
+        # whether sampling again beats revising or focusing, so it is no success.
+        return new_best and any(c.verdicts for c in state.candidates.values() if c.id != cand.id)
 
 
 class Revise:

@@ -91,7 +91,7 @@ class SearchSettings:
     focus: bool = True
     """Try focused samples: the first prompt again with the requirements the best
     candidate missed stated up front, without the answer (see `planner.focus`)."""
-    focus_style: str = "before"
+    focus_style: str = "system"
     """Where a focused sample states them: ``before`` the request, ``after`` it, or in a
     ``system`` message."""
     focus_prior: float = 0.45
