@@ -116,7 +116,7 @@ async def test_first_round_of_one_waits_for_the_first_verdict(fast_options: RunO
         models=[fake2],
         options=replace(fast_options, search=replace(fast_options.search, patience=1)),
     )
-    assert seen_before_first_answer[0] > 1
+    assert seen_before_first_answer[0] > 0
 
 
 class _Kind:
@@ -163,3 +163,30 @@ def test_the_first_answer_of_a_run_is_no_success_of_sampling() -> None:
     state.candidates["c2"] = second
     assert state.consider(second)
     assert sample.succeeded(second, None, True, state)
+
+
+async def test_a_short_budget_starts_with_one_call(fast_options: RunOptions) -> None:
+    # Default first_round: one call first while the budget pays for only a few; a
+    # larger budget fills the free slots at once (best-of-N, no waiting).
+    async def calls_before_first_answer(budget: dict[str, int]) -> int:
+        seen: list[int] = []
+
+        class Recording(ScriptedModel):
+            async def complete(self, request: ModelRequest):  # type: ignore[no-untyped-def]
+                if not self.requests:
+                    seen.append(0)
+                    await asyncio.sleep(0.05)
+                    seen[0] = len(self.requests)
+                return await super().complete(request)
+
+        fake = Recording(default="the sea, calm")
+        await cadenza.arun(
+            "Write about the sea", [NO_COMMAS], models=[fake], options=fast_options, budget=budget
+        )
+        return seen[0]
+
+    # fake tokens are words: ~48 expected output + a 4-word prompt per call
+    # (other calls started while the first one ran)
+    assert await calls_before_first_answer({"max_tokens": 200}) == 0
+    assert await calls_before_first_answer({"max_calls": 4}) == 0
+    assert await calls_before_first_answer({"max_calls": 16}) > 0

@@ -125,6 +125,8 @@ class SearchView:
     n_models: int = 1
     vary_prompt: bool = False
     """The first prompt adds the requirements to the input (so the plain input differs)."""
+    calls_left: float | None = None
+    """How many first-prompt generations the budget left could pay for (None: no cap)."""
 
     @property
     def nothing_to_choose(self) -> bool:

@@ -79,7 +79,10 @@ class Policy:
         """Whether `SearchSettings.first_round` model actions are already in flight while
         no candidate has been evaluated: then wait for the first verdicts, so the next
         call can use what the checks found instead of repeating the first prompt."""
-        limit = view.settings.first_round
+        s = view.settings
+        limit = s.first_round
+        if limit is None and view.calls_left is not None and view.calls_left < s.short_budget_calls:
+            limit = 1
         if limit is None or any(c.verdicts for c in view.state.candidates.values()):
             return False
         return sum(1 for a in view.pending if a.kind.uses_model) >= limit

@@ -39,9 +39,14 @@ class SearchSettings:
     model, counting the judge calls in flight when the judge is the same model."""
 
     first_round: int | None = None
-    """Model calls started before any candidate has been evaluated (None: as many as
-    `width` allows). A small first round lets the next calls use what the checks found
-    in the first answer (a focused sample, a revision) instead of repeating its prompt."""
+    """Model calls started before any candidate has been evaluated. None: one while the
+    budget can pay for fewer than `short_budget_calls` generations, else as many as
+    `width` allows. A small first round lets the next calls use what the checks found
+    in the first answer (a focused sample, a revision) instead of repeating its prompt,
+    and spends nothing more when the first answer already meets everything; on a large
+    budget, filling every slot at once saves wall time instead."""
+    short_budget_calls: float = 6.0
+    """See `first_round`."""
 
     # -- when to stop ---------------------------------------------------------------------
     patience: int = 6
@@ -133,6 +138,7 @@ class SearchSettings:
             "feedback_reason_chars",
             "repair_passes",
             "chars_per_token",
+            "short_budget_calls",
         )
         for name in positive:
             if getattr(self, name) <= 0:
