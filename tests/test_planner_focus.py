@@ -35,7 +35,7 @@ def is_focus(req: ModelRequest) -> bool:
 def test_focus_messages_state_the_missed_requirements_before_the_request() -> None:
     base = (Message("user", "Write about the sea."),)
     failing = [(NO_COMMAS, Judged(0.5, "2 commas found", "code:no_commas"))]
-    before = focus_messages(base, failing)
+    before = focus_messages(base, failing, style="before")
     assert [m.content for m in before] == [
         "Important: Do not use any commas.\n\nWrite about the sea."
     ]
@@ -190,3 +190,14 @@ async def test_a_short_budget_starts_with_one_call(fast_options: RunOptions) -> 
     assert await calls_before_first_answer({"max_tokens": 200}) == 0
     assert await calls_before_first_answer({"max_calls": 4}) == 0
     assert await calls_before_first_answer({"max_calls": 16}) > 0
+
+
+def test_a_requirement_stated_twice_is_named_once() -> None:
+    base = (Message("user", "Write."),)
+    quote = Requirement(name="q1", description="Wrap it in quotes", validator=no_commas)
+    again = Requirement(name="q2", description="Wrap it in quotes", validator=no_commas)
+    failing = [(r, Judged(0.0, "no quotes", "code:x")) for r in (quote, again, NO_COMMAS)]
+    msgs = focus_messages(base, failing, max_items=2)
+    assert msgs[0].content == (
+        "Follow these rules exactly:\n- Wrap it in quotes.\n- Do not use any commas."
+    )

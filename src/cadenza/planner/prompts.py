@@ -71,7 +71,7 @@ def focus_messages(
     base: tuple[Message, ...],
     failing: Sequence[tuple[Requirement, Judged]],
     *,
-    style: str = "before",
+    style: str = "system",
     max_items: int = 3,
 ) -> tuple[Message, ...]:
     """The first prompt again, with the requirements an earlier answer missed stated
@@ -82,7 +82,7 @@ def focus_messages(
     behind it ("Important: ..."), ``system`` in a system message."""
     if style not in FOCUS_STYLES:
         raise ValueError(f"focus style must be one of {', '.join(FOCUS_STYLES)}, not {style!r}")
-    rules = [_sentence(req.description) for req, _ in failing[:max_items]]
+    rules = list(dict.fromkeys(_sentence(req.description) for req, _ in failing))[:max_items]
     if not rules:
         return base
     msgs = list(base)
