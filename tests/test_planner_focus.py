@@ -78,6 +78,9 @@ async def test_a_focused_sample_finds_what_sampling_and_revising_miss(
     assert focused and focused[-1].detail["focus"] == ["no_commas"]
     # the earlier answer is not sent back: a focused sample costs what a sample costs
     assert all(m["role"] != "assistant" for m in focused[-1].messages)
+    # it hangs under the candidate whose misses it restates (it waited for its checks)
+    by_id = {n.id: n for n in result.trace}
+    assert by_id[focused[-1].parent or ""].candidate_id == focused[-1].detail["focus_of"]
 
 
 async def test_focus_off_never_sends_a_focused_prompt(fast_options: RunOptions) -> None:

@@ -314,9 +314,10 @@ def test_the_trace_stays_exact_whatever_the_timing(
     for n in result.trace[1:]:
         assert n.parent in by_id
         parent = by_id[n.parent]
-        if n.kind == "generate":
-            assert parent.kind == "run"
-        elif n.kind in ("revise", "repair", "check", "judge"):
+        if n.kind == "generate" and parent.kind == "run":
+            pass
+        elif n.kind in ("generate", "revise", "repair", "check", "judge"):
+            # (a focused sample hangs under the candidate whose misses it restates)
             assert parent.kind in ("generate", "revise", "repair")
             assert parent.status == "ok"
 

@@ -79,7 +79,7 @@ class Focus:
         cid = ctx.new_candidate_id()
         response, node = await ctx.calls.call(
             kind="generate",
-            parent=ctx.trace.root.id,
+            parent=target.node_id,  # it restates what that candidate missed
             model=model,
             messages=messages,
             max_tokens=self.settings.max_output_tokens,
