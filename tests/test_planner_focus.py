@@ -204,3 +204,26 @@ def test_a_requirement_stated_twice_is_named_once() -> None:
     assert msgs[0].content == (
         "Follow these rules exactly:\n- Wrap it in quotes.\n- Do not use any commas."
     )
+
+
+def test_work_on_the_best_weighs_what_each_kind_costs() -> None:
+    # A revision carries the whole answer: on a long one, a focused sample that gains a
+    # little less per try is worth more per token.
+    state = RunState([NO_COMMAS])
+    best = Candidate("c1", "a, b", "n1", "sample")
+    best.verdicts["no_commas"] = Judged(0.5, "1 comma found", "code:no_commas")
+    state.candidates["c1"] = best
+    state.consider(best)
+    revise, focus = _Kind("revise", 0.6), _Kind("focus", 0.45)
+    revise.target = focus.target = "c1"
+    policy = Policy([revise, focus])  # type: ignore[list-item]
+
+    def view(revise_tokens: float) -> SearchView:
+        return SearchView(
+            state=state,
+            settings=SearchSettings(),
+            tokens_of=lambda a: revise_tokens if a.kind is revise else 400.0,
+        )
+
+    assert policy.choose(view(revise_tokens=800))[0].kind is focus  # a long answer
+    assert policy.choose(view(revise_tokens=450))[0].kind is revise  # a short one

@@ -72,8 +72,13 @@ async def test_a_revision_starts_while_a_slow_sample_is_still_running(
             return response
 
     fake = Gated(default=lambda r: "no commas here" if is_revision(r) else f"a, b {r.temperature}")
-    # No call timeout may end the slow samples: only a revision can.
-    options = replace(fast_options, calls=CallSettings(retries=0, timeout_s=600))
+    # No call timeout may end the slow samples: only a revision can (focused samples
+    # off: at temperature > 0 they would wait like the samples).
+    options = replace(
+        fast_options,
+        calls=CallSettings(retries=0, timeout_s=600),
+        search=replace(fast_options.search, focus=False),
+    )
     result = await asyncio.wait_for(
         cadenza.arun("Write", [COMMAS], models=[fake], options=options), timeout=20
     )

@@ -61,9 +61,11 @@ class Policy:
         first: list[Action] = []
         best = view.state.best
         if best is not None and view.state.failing(best) and not view.pending_on(best.id):
-            # Work on the best, by the kind that has gained most so far (ties: kind order).
+            # Work on the best, by the kind that has gained most so far per token it is
+            # expected to spend (ties: kind order): a revision carries the whole answer,
+            # so on a long answer it must do much better than a focused sample to go first.
             on_best = [a for p in proposals.values() for a in p if a.target == best.id]
-            on_best.sort(key=lambda a: -rates[a.kind])
+            on_best.sort(key=lambda a: -self._value(a, rates[a.kind], view))
             first = on_best[:1]
         total = sum(rates.values())
         in_flight = sum(1 for a in view.pending if a.kind.uses_model)
@@ -73,6 +75,13 @@ class Policy:
 
         order = sorted(proposals, key=lambda k: (-deficit(k), -rates[k]))
         return first + [a for k in order for a in proposals[k] if a not in first]
+
+    @staticmethod
+    def _value(action: Action, rate: float, view: SearchView) -> float:
+        """Success rate per expected token (the rate alone when costs are unknown)."""
+        if view.tokens_of is None:
+            return rate
+        return rate / max(1.0, view.tokens_of(action))
 
     @staticmethod
     def _first_round_full(view: SearchView) -> bool:

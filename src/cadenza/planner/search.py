@@ -256,6 +256,7 @@ class Search:
             calls_left=self.costs.calls_left(
                 self.costs.generation(0, self.costs.first_prompt_tokens(self.base))
             ),
+            tokens_of=lambda a: a.kind.estimate(a, self.ctx, self.costs).tokens,
         )
 
     # -- one branch -----------------------------------------------------------------------
