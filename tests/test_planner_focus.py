@@ -169,9 +169,9 @@ def test_the_first_answer_of_a_run_is_no_success_of_sampling() -> None:
 
 
 async def test_a_short_budget_starts_with_one_call(fast_options: RunOptions) -> None:
-    # Default first_round: one call first while the budget pays for only a few; a
-    # larger budget fills the free slots at once (best-of-N, no waiting).
-    async def calls_before_first_answer(budget: dict[str, int]) -> int:
+    # first_round=None with short_budget_calls: one call first while the budget pays for
+    # fewer than that many; a larger budget fills the free slots at once.
+    async def calls_before_first_answer(budget: dict[str, int], short: float = 6.0) -> int:
         seen: list[int] = []
 
         class Recording(ScriptedModel):
@@ -183,8 +183,13 @@ async def test_a_short_budget_starts_with_one_call(fast_options: RunOptions) -> 
                 return await super().complete(request)
 
         fake = Recording(default="the sea, calm")
+        search = replace(fast_options.search, short_budget_calls=short)
         await cadenza.arun(
-            "Write about the sea", [NO_COMMAS], models=[fake], options=fast_options, budget=budget
+            "Write about the sea",
+            [NO_COMMAS],
+            models=[fake],
+            options=replace(fast_options, search=search),
+            budget=budget,
         )
         return seen[0]
 
@@ -193,6 +198,9 @@ async def test_a_short_budget_starts_with_one_call(fast_options: RunOptions) -> 
     assert await calls_before_first_answer({"max_tokens": 200}) == 0
     assert await calls_before_first_answer({"max_calls": 4}) == 0
     assert await calls_before_first_answer({"max_calls": 16}) > 0
+    # off by default (short_budget_calls=0): a tight token budget fits more calls when
+    # they start together
+    assert await calls_before_first_answer({"max_tokens": 200}, short=0) > 0
 
 
 def test_a_requirement_stated_twice_is_named_once() -> None:
