@@ -12,7 +12,9 @@ chain of calls that depend on each other, so for every run the benchmark prints
 where *wall* is the run's own `result.seconds` and the *critical path* is computed from
 the run's trace, over the calls the run actually made:
 
-- a generation (``generate``) depends on nothing: it could start at time 0;
+- a generation (``generate``) depends on nothing: it could start at time 0, unless its
+  trace parent is a candidate (a focused sample, which restates what that candidate
+  missed): then it starts once that candidate is ready, as a revision does;
 - a candidate is *ready* when the node that produced it has finished and it has been
   evaluated: its code checks (``check`` nodes, run one after the other) and then its
   LLM judgements (``judge`` nodes, run in parallel: the slowest counts);
@@ -91,7 +93,7 @@ def critical_path(nodes: Sequence[TraceNode]) -> float:
         if n.id in end:
             return end[n.id]
         start = 0.0
-        if n.kind in ("revise", "repair") and n.parent in by_id:
+        if n.kind in ("generate", "revise", "repair") and n.parent in by_id:
             parent = by_id[n.parent]
             if parent.candidate_id is not None:
                 start = candidate_ready(parent.candidate_id)

@@ -212,7 +212,7 @@ async def test_weak_candidates_are_dropped_before_judging(fast_options: RunOptio
     opts = RunOptions(
         calls=fast_options.calls,
         compile_requirements=False,
-        search=SearchSettings(max_output_tokens=16, width=1, patience=2),
+        search=SearchSettings(max_output_tokens=16, width=1, patience=4),
     )
     result = await cadenza.arun(
         "x",
@@ -295,7 +295,8 @@ async def test_a_validator_that_raises_on_some_answers_only_is_a_failed_requirem
     opts = RunOptions(
         calls=fast_options.calls,
         compile_requirements=False,
-        search=SearchSettings(max_output_tokens=16, width=1),
+        # only a revision writes JSON here (focused samples off: they would write prose)
+        search=SearchSettings(max_output_tokens=16, width=1, focus=False),
     )
     result = await cadenza.arun(
         "x",

@@ -132,6 +132,10 @@ class SearchView:
     n_models: int = 1
     vary_prompt: bool = False
     """The first prompt adds the requirements to the input (so the plain input differs)."""
+    calls_left: float | None = None
+    """How many first-prompt generations the budget left could pay for (None: no cap)."""
+    tokens_of: Callable[[Action], float] | None = None
+    """The tokens an action is expected to spend, its evaluation included (None: unknown)."""
 
     @property
     def nothing_to_choose(self) -> bool:

@@ -167,6 +167,19 @@ class CostModel:
             return "seconds"
         return None
 
+    def calls_left(self, est: Estimate) -> float | None:
+        """How many actions costing `est` the budget left could pay for (None: no cap
+        on tokens, calls or dollars)."""
+        b, used = self.ledger.budget, self.ledger.usage
+        room: list[float] = []
+        if b.max_tokens is not None and est.tokens > 0:
+            room.append((b.max_tokens - used.total_tokens) / est.tokens)
+        if b.max_calls is not None and est.calls > 0:
+            room.append((b.max_calls - used.calls) / est.calls)
+        if b.max_usd is not None and est.usd > 0:
+            room.append((b.max_usd - used.cost_usd) / est.usd)
+        return max(0.0, min(room)) if room else None
+
     def full_output_fits(self, model_index: int, input_tokens: float) -> bool:
         """Whether the ledger, with what is reserved for the calls in flight, would let
         a call with this prompt write its full `max_output_tokens` now."""

@@ -25,6 +25,7 @@ from ..validators.base import Validator, run_validator
 from .actions import Action, ActionContext, ActionKind, Estimate, KindStats, Produced, SearchView
 from .constrained import ConstrainedSample
 from .costs import CostModel
+from .focus import Focus
 from .prompts import revision_messages
 from .settings import SearchSettings
 from .state import Candidate, RunState
@@ -98,7 +99,9 @@ class Sample:
     def succeeded(
         self, cand: Candidate, parent: Candidate | None, new_best: bool, state: RunState
     ) -> bool:
-        return new_best
+        # The first answer of a run is always "the new best": that says nothing about
+        # whether sampling again beats revising or focusing, so it is no success.
+        return new_best and any(c.verdicts for c in state.candidates.values() if c.id != cand.id)
 
 
 class Revise:
@@ -268,6 +271,8 @@ def default_kinds(
     if settings.repairs:
         kinds.append(Repair(settings, code))
     kinds += [Revise(settings), Sample(settings)]
+    if settings.focus:
+        kinds.insert(len(kinds) - 1, Focus(settings))
     if task is not None:
         constrained = ConstrainedSample.for_task(settings, task, code, models)
         if constrained is not None:

@@ -54,20 +54,28 @@ class Policy:
             return free
         if any(not a.kind.uses_model for a in view.pending):
             return []
+        if self._first_round_full(view):
+            return []
         proposals = {k: p for k in self.kinds if k.uses_model and (p := k.propose(view))}
         if not proposals:
             return []
+        rates = {k: k.stats.rate(k.prior) for k in proposals}
         first: list[Action] = []
         best = view.state.best
-        rates = {k: k.stats.rate(k.prior) for k in proposals}
         if best is not None and view.state.failing(best) and not view.pending_on(best.id):
-            first = [
+            # Work on the best, by the kind that has gained most so far per token it is
+            # expected to spend (ties: kind order): a revision carries the whole answer,
+            # so on a long answer it must do much better than a focused sample to go first.
+            # A kind whose learned prior rates it below another kind does not go first.
+            on_best = [
                 a
                 for p in proposals.values()
                 for a in p
                 if a.target == best.id
                 and not (a.kind.stats.prior_learned and rates[a.kind] < max(rates.values()))
-            ][:1]
+            ]
+            on_best.sort(key=lambda a: -self._value(a, rates[a.kind], view))
+            first = on_best[:1]
         total = sum(rates.values())
         in_flight = sum(1 for a in view.pending if a.kind.uses_model)
 
@@ -76,3 +84,23 @@ class Policy:
 
         order = sorted(proposals, key=lambda k: (-deficit(k), -rates[k]))
         return first + [a for k in order for a in proposals[k] if a not in first]
+
+    @staticmethod
+    def _value(action: Action, rate: float, view: SearchView) -> float:
+        """Success rate per expected token (the rate alone when costs are unknown)."""
+        if view.tokens_of is None:
+            return rate
+        return rate / max(1.0, view.tokens_of(action))
+
+    @staticmethod
+    def _first_round_full(view: SearchView) -> bool:
+        """Whether `SearchSettings.first_round` model actions are already in flight while
+        no candidate has been evaluated: then wait for the first verdicts, so the next
+        call can use what the checks found instead of repeating the first prompt."""
+        s = view.settings
+        limit = s.first_round
+        if limit is None and view.calls_left is not None and view.calls_left < s.short_budget_calls:
+            limit = 1
+        if limit is None or any(c.verdicts for c in view.state.candidates.values()):
+            return False
+        return sum(1 for a in view.pending if a.kind.uses_model) >= limit

@@ -15,7 +15,10 @@ from ..models.base import Message
 from ..task import Requirement, Task
 from .state import Judged
 
-__all__ = ["first_messages", "revision_messages"]
+__all__ = ["FOCUS_STYLES", "first_messages", "focus_messages", "revision_messages"]
+
+FOCUS_STYLES = ("before", "system", "after")
+"""Where a focused sample states the requirements to attend to (`focus_messages`)."""
 
 
 def _sentence(text: str) -> str:
@@ -62,3 +65,38 @@ def revision_messages(
         + "\nReply with the rewritten answer only."
     )
     return (*base, Message("assistant", candidate), Message("user", fix))
+
+
+def focus_messages(
+    base: tuple[Message, ...],
+    failing: Sequence[tuple[Requirement, Judged]],
+    *,
+    style: str = "system",
+    max_items: int = 3,
+) -> tuple[Message, ...]:
+    """The first prompt again, with the requirements an earlier answer missed stated
+    where the model cannot overlook them; the earlier answer itself is not sent (so the
+    call costs what a sample costs, not what a revision of a long answer costs).
+
+    `style`: ``before`` puts them ahead of the request ("First note: ..."), ``after``
+    behind it ("Important: ..."), ``system`` in a system message."""
+    if style not in FOCUS_STYLES:
+        raise ValueError(f"focus style must be one of {', '.join(FOCUS_STYLES)}, not {style!r}")
+    rules = list(dict.fromkeys(_sentence(req.description) for req, _ in failing))[:max_items]
+    if not rules:
+        return base
+    msgs = list(base)
+    last = msgs[-1]
+    if style == "system":
+        text = "Follow these rules exactly:\n" + "\n".join(f"- {r}" for r in rules)
+        if msgs[0].role == "system":
+            msgs[0] = Message("system", f"{msgs[0].content.rstrip()}\n\n{text}")
+        else:
+            msgs.insert(0, Message("system", text))
+        return tuple(msgs)
+    listed = " ".join(rules)
+    if style == "before":
+        msgs[-1] = Message(last.role, f"Important: {listed}\n\n{last.content.strip()}")
+    else:
+        msgs[-1] = Message(last.role, f"{last.content.rstrip()}\n\nImportant: {listed}")
+    return tuple(msgs)

@@ -1,0 +1,105 @@
+"""`Focus`: a fresh answer with the requirements an earlier answer missed stated up front.
+
+A revision sends the failing answer back with the feedback: its prompt carries the whole
+answer, so on a small budget it costs about two samples, and a small model given its own
+long answer tends to copy it. A focused sample asks again from scratch, with the
+requirements the best candidate missed restated where the model cannot overlook them
+(`prompts.focus_messages`): it costs what a sample costs and still uses what the checks
+found. The policy weighs it against sampling and revising by what each has gained in the
+run (a focused sample succeeds when it beats the candidate whose failures it named).
+"""
+
+from __future__ import annotations
+
+from ..models.base import Message
+from ..output.requirement import response_format_for
+from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView
+from .costs import CostModel
+from .prompts import focus_messages
+from .settings import SearchSettings
+from .state import Candidate, RunState
+
+__all__ = ["Focus"]
+
+
+class Focus:
+    name = "focus"
+    uses_model = True
+
+    def __init__(self, settings: SearchSettings) -> None:
+        self.settings = settings
+        self.prior = settings.focus_prior
+        self.stats = KindStats()
+
+    def temperature(self, k: int) -> float:
+        temps = self.settings.focus_temperatures
+        return temps[k % len(temps)]
+
+    def propose(self, view: SearchView) -> list[Action]:
+        """A focused sample on the best failing candidate's missed requirements, while
+        it has had fewer than `focus_per_candidate`; else on the runners-up."""
+        state, s = view.state, self.settings
+        if self.stats.repeats and view.pending:
+            return []  # its last answer was one seen before: let the work in flight show more
+        failing = [c for c in state.ranked() if state.failing(c)]
+        started = self.stats.launched_on
+        return [
+            Action(
+                self,
+                model_index=self.stats.launched % view.n_models,
+                temperature=self.temperature(started[c.id]),
+                target=c.id,
+            )
+            for c in failing
+            if started[c.id] < s.focus_per_candidate
+        ][:1]
+
+    def _messages(
+        self, action: Action, ctx: ActionContext
+    ) -> tuple[Candidate, tuple[Message, ...]]:
+        target = ctx.state.candidates[action.target or ""]
+        messages = focus_messages(
+            ctx.plain_messages,
+            ctx.state.failing(target),
+            style=self.settings.focus_style,
+            max_items=self.settings.feedback_items,
+        )
+        return target, messages
+
+    def estimate(self, action: Action, ctx: ActionContext, costs: CostModel) -> Estimate:
+        _, messages = self._messages(action, ctx)
+        extra = costs.prompt_tokens(messages) - costs.prompt_tokens(ctx.plain_messages)
+        return costs.generation(
+            action.model_index, costs.first_prompt_tokens(ctx.first_messages) + max(0.0, extra)
+        )
+
+    async def execute(self, action: Action, ctx: ActionContext) -> Produced | None:
+        target, messages = self._messages(action, ctx)
+        model = ctx.models[action.model_index % len(ctx.models)]
+        cid = ctx.new_candidate_id()
+        response, node = await ctx.calls.call(
+            kind="generate",
+            parent=target.node_id,  # it restates what that candidate missed
+            model=model,
+            messages=messages,
+            max_tokens=self.settings.max_output_tokens,
+            min_tokens=self.settings.min_tokens,
+            temperature=action.temperature,
+            candidate_id=cid,
+            response_format=response_format_for(ctx.task, model, ctx.state),
+        )
+        node.detail["focus"] = [r.name for r, _ in ctx.state.failing(target)]
+        node.detail["focus_of"] = target.id
+        return Produced(
+            cid,
+            response.text.strip(),
+            node,
+            origin=self.name,
+            model=model.name,
+            temperature=action.temperature,
+        )
+
+    def succeeded(
+        self, cand: Candidate, parent: Candidate | None, new_best: bool, state: RunState
+    ) -> bool:
+        return new_best
