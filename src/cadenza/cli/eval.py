@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -23,6 +23,35 @@ from ..evals.resume import Progress
 
 __all__ = ["eval_group"]
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _data_options(data_help: str, unit: str) -> Callable[[F], F]:
+    """The options every eval shares: the data file, a limit, the model and the budget."""
+
+    def apply(command: F) -> F:
+        for option in reversed(
+            [
+                click.option(
+                    "--data", type=click.Path(path_type=Path), required=True, help=data_help
+                ),
+                click.option(
+                    "--limit", type=click.IntRange(min=1), help=f"Only the first N {unit}."
+                ),
+                click.option("--model", default="local:smollm2", show_default=True),
+                click.option(
+                    "--budget",
+                    default="low",
+                    show_default=True,
+                    help="Budget of each cadenza run: low|medium|high or a JSON object of caps.",
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return apply
+
 
 @click.group("eval")
 def eval_group() -> None:
@@ -30,20 +59,7 @@ def eval_group() -> None:
 
 
 @eval_group.command("ifeval")
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="IFEval-format JSONL: key, prompt, instruction_id_list, kwargs.",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N prompts.")
-@click.option("--model", default="local:smollm2", show_default=True)
-@click.option(
-    "--budget",
-    default="low",
-    show_default=True,
-    help="Budget of each cadenza run: low|medium|high or a JSON object of caps.",
-)
+@_data_options("IFEval-format JSONL: key, prompt, instruction_id_list, kwargs.", "prompts")
 @click.option("--mode", type=click.Choice(["code", "judge"]), default="code", show_default=True)
 @click.option(
     "--samples",
@@ -209,20 +225,7 @@ def _print_report(report: dict[str, object]) -> None:
 
 
 @eval_group.command("jsonschema")
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="JSONL of JSON Schemas: one {id, subset, schema} object a line.",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N schemas.")
-@click.option("--model", default="local:smollm2", show_default=True)
-@click.option(
-    "--budget",
-    default="low",
-    show_default=True,
-    help="Budget of each cadenza run: low|medium|high or a JSON object of caps.",
-)
+@_data_options("JSONL of JSON Schemas: one {id, subset, schema} object a line.", "schemas")
 @click.option(
     "--arms",
     default=",".join(js.DEFAULT_ARMS),
@@ -304,19 +307,8 @@ def _print_coverage(report: dict[str, Any]) -> None:
 
 
 @eval_group.command("hotpotqa")
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="HotpotQA JSONL: id, question, answers, paragraphs (title, text, is_supporting).",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
-@click.option("--model", default="local:smollm2", show_default=True)
-@click.option(
-    "--budget",
-    default="low",
-    show_default=True,
-    help="Budget of each cadenza run: low|medium|high or a JSON object of caps.",
+@_data_options(
+    "HotpotQA JSONL: id, question, answers, paragraphs (title, text, is_supporting).", "questions"
 )
 @click.option(
     "--arms",
