@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ..models.base import Message, Model
-from ..result import TraceNode
+from ..models.base import Message, Model, ResponseFormat
+from ..result import NodeKind, TraceNode
 from ..task import Task
 from .settings import SearchSettings
 from .state import Candidate, RunState
@@ -201,3 +201,41 @@ class ActionKind(Protocol):
     ) -> bool:
         """Whether the new candidate (now evaluated) counts as a success of this kind."""
         ...
+
+
+async def write_answer(
+    ctx: ActionContext,
+    action: Action,
+    model: Model,
+    messages: tuple[Message, ...],
+    *,
+    settings: SearchSettings,
+    origin: str,
+    response_format: ResponseFormat | None,
+    kind: NodeKind = "generate",
+    parent_node: str | None = None,
+    parent: Candidate | None = None,
+) -> Produced:
+    """One model call that writes a candidate answer: the call every model kind makes.
+    `parent_node`: the trace node it hangs under (None: the run's root)."""
+    cid = ctx.new_candidate_id()
+    response, node = await ctx.calls.call(
+        kind=kind,
+        parent=ctx.trace.root.id if parent_node is None else parent_node,
+        model=model,
+        messages=messages,
+        max_tokens=settings.max_output_tokens,
+        min_tokens=settings.min_tokens,
+        temperature=action.temperature,
+        candidate_id=cid,
+        response_format=response_format,
+    )
+    return Produced(
+        cid,
+        response.text.strip(),
+        node,
+        origin=origin,
+        parent=parent,
+        model=model.name,
+        temperature=action.temperature,
+    )

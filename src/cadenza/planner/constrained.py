@@ -29,7 +29,7 @@ from ..models.base import Model, ResponseFormat
 from ..models.constraints import FORMAT_DROPPED
 from ..task import Task
 from ..validators.base import Validator
-from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView
+from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView, write_answer
 from .costs import CostModel
 from .grammar import ExactRequirement, RequirementGrammar, requirements_grammar
 from .settings import SearchSettings
@@ -109,30 +109,21 @@ class ConstrainedSample:
         if index not in self.model_indices:  # moved to a free model that cannot: go back
             index = self.model_indices[0]
         model = ctx.models[index]
-        cid = ctx.new_candidate_id()
-        response, node = await ctx.calls.call(
-            kind="generate",
-            parent=ctx.trace.root.id,
-            model=model,
-            messages=ctx.first_messages,
-            max_tokens=self.settings.max_output_tokens,
-            min_tokens=self.settings.min_tokens,
-            temperature=action.temperature,
-            candidate_id=cid,
+        produced = await write_answer(
+            ctx,
+            action,
+            model,
+            ctx.first_messages,
+            settings=self.settings,
+            origin=self.name,
             response_format=self.format,
         )
+        node = produced.node
         node.detail["grammar"] = self.describe()
         if FORMAT_DROPPED in (node.detail.get("constraint_gaps") or ()):
             self.refused = True  # the answer was written free: a plain sample's worth
             node.detail["grammar"]["refused"] = True
-        return Produced(
-            cid,
-            response.text.strip(),
-            node,
-            origin=self.name,
-            model=model.name,
-            temperature=action.temperature,
-        )
+        return produced
 
     def describe(self) -> dict[str, Any]:
         """What the trace records of the grammar."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..models.base import Message
 from ..output.requirement import response_format_for
-from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView
+from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView, write_answer
 from .costs import CostModel
 from .prompts import focus_messages
 from .settings import SearchSettings
@@ -76,28 +76,19 @@ class Focus:
     async def execute(self, action: Action, ctx: ActionContext) -> Produced | None:
         target, messages = self._messages(action, ctx)
         model = ctx.models[action.model_index % len(ctx.models)]
-        cid = ctx.new_candidate_id()
-        response, node = await ctx.calls.call(
-            kind="generate",
-            parent=target.node_id,  # it restates what that candidate missed
-            model=model,
-            messages=messages,
-            max_tokens=self.settings.max_output_tokens,
-            min_tokens=self.settings.min_tokens,
-            temperature=action.temperature,
-            candidate_id=cid,
-            response_format=response_format_for(ctx.task, model, ctx.state),
-        )
-        node.detail["focus"] = [r.name for r, _ in ctx.state.failing(target)]
-        node.detail["focus_of"] = target.id
-        return Produced(
-            cid,
-            response.text.strip(),
-            node,
+        produced = await write_answer(
+            ctx,
+            action,
+            model,
+            messages,
+            settings=self.settings,
             origin=self.name,
-            model=model.name,
-            temperature=action.temperature,
+            response_format=response_format_for(ctx.task, model, ctx.state),
+            parent_node=target.node_id,  # it restates what that candidate missed
         )
+        produced.node.detail["focus"] = [r.name for r, _ in ctx.state.failing(target)]
+        produced.node.detail["focus_of"] = target.id
+        return produced
 
     def succeeded(
         self, cand: Candidate, parent: Candidate | None, new_best: bool, state: RunState

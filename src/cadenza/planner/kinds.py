@@ -22,7 +22,16 @@ from ..models.base import Model
 from ..output.requirement import response_format_for
 from ..task import Task
 from ..validators.base import Validator, run_validator
-from .actions import Action, ActionContext, ActionKind, Estimate, KindStats, Produced, SearchView
+from .actions import (
+    Action,
+    ActionContext,
+    ActionKind,
+    Estimate,
+    KindStats,
+    Produced,
+    SearchView,
+    write_answer,
+)
 from .constrained import ConstrainedSample
 from .costs import CostModel
 from .focus import Focus
@@ -75,25 +84,14 @@ class Sample:
     async def execute(self, action: Action, ctx: ActionContext) -> Produced | None:
         model = ctx.models[action.model_index % len(ctx.models)]
         messages = ctx.plain_messages if action.variant == "plain" else ctx.first_messages
-        cid = ctx.new_candidate_id()
-        response, node = await ctx.calls.call(
-            kind="generate",
-            parent=ctx.trace.root.id,
-            model=model,
-            messages=messages,
-            max_tokens=self.settings.max_output_tokens,
-            min_tokens=self.settings.min_tokens,
-            temperature=action.temperature,
-            candidate_id=cid,
-            response_format=response_format_for(ctx.task, model, ctx.state),
-        )
-        return Produced(
-            cid,
-            response.text.strip(),
-            node,
+        return await write_answer(
+            ctx,
+            action,
+            model,
+            messages,
+            settings=self.settings,
             origin=self.name,
-            model=model.name,
-            temperature=action.temperature,
+            response_format=response_format_for(ctx.task, model, ctx.state),
         )
 
     def succeeded(
@@ -153,26 +151,17 @@ class Revise:
             max_items=self.settings.feedback_items,
             reason_chars=self.settings.feedback_reason_chars,
         )
-        cid = ctx.new_candidate_id()
-        response, node = await ctx.calls.call(
-            kind="revise",
-            parent=parent.node_id,
-            model=model,
-            messages=messages,
-            max_tokens=self.settings.max_output_tokens,
-            min_tokens=self.settings.min_tokens,
-            temperature=action.temperature,
-            candidate_id=cid,
-            response_format=response_format_for(ctx.task, model, ctx.state),
-        )
-        return Produced(
-            cid,
-            response.text.strip(),
-            node,
+        return await write_answer(
+            ctx,
+            action,
+            model,
+            messages,
+            settings=self.settings,
             origin=self.name,
+            response_format=response_format_for(ctx.task, model, ctx.state),
+            kind="revise",
+            parent_node=parent.node_id,
             parent=parent,
-            model=model.name,
-            temperature=action.temperature,
         )
 
     def succeeded(
