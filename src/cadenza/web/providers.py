@@ -258,26 +258,7 @@ class SearxngProvider(_HttpProvider):
         if self.language:
             params["language"] = self.language
         data = await self._call("GET", f"{self.base_url}/search", params=params)
-        results = _list_at(data, "results", self)
-        out: list[WebResult] = []
-        for item in results:
-            url, title = _text(item, "url"), _text(item, "title")
-            if not url:
-                continue
-            score = item.get("score") if isinstance(item, dict) else None
-            out.append(
-                WebResult(
-                    title=title or url,
-                    url=url,
-                    snippet=_text(item, "content"),
-                    provider=self.name,
-                    rank=len(out) + 1,
-                    score=float(score) if isinstance(score, int | float) else None,
-                )
-            )
-            if len(out) >= limit:
-                break
-        return out
+        return _scored_results(_list_at(data, "results", self), self.name)[:limit]
 
     def _status_error(
         self, status: int, body: bytes, headers: httpx2.Headers
@@ -403,23 +384,7 @@ class TavilyProvider(_HttpProvider):
             json_body=body,
             headers={"Authorization": f"Bearer {self._key}"},
         )
-        out: list[WebResult] = []
-        for item in _list_at(data, "results", self):
-            url, title = _text(item, "url"), _text(item, "title")
-            if not url:
-                continue
-            score = item.get("score") if isinstance(item, dict) else None
-            out.append(
-                WebResult(
-                    title=title or url,
-                    url=url,
-                    snippet=_text(item, "content"),
-                    provider=self.name,
-                    rank=len(out) + 1,
-                    score=float(score) if isinstance(score, int | float) else None,
-                )
-            )
-        return out
+        return _scored_results(_list_at(data, "results", self), self.name)
 
 
 class StaticSearchProvider(SearchProvider):
@@ -471,6 +436,28 @@ def provider_from_settings(
             client=client,
         )
     return None
+
+
+def _scored_results(items: list[Any], provider: str) -> list[WebResult]:
+    """Results shaped ``{url, title, content, score}`` (SearxNG's and Tavily's), ranked in
+    their order; items without a URL are skipped."""
+    out: list[WebResult] = []
+    for item in items:
+        url, title = _text(item, "url"), _text(item, "title")
+        if not url:
+            continue
+        score = item.get("score") if isinstance(item, dict) else None
+        out.append(
+            WebResult(
+                title=title or url,
+                url=url,
+                snippet=_text(item, "content"),
+                provider=provider,
+                rank=len(out) + 1,
+                score=float(score) if isinstance(score, int | float) else None,
+            )
+        )
+    return out
 
 
 def _list_at(data: Any, key: str, provider: SearchProvider) -> list[Any]:
