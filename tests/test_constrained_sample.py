@@ -229,3 +229,51 @@ async def test_ifeval_arms_with_and_without_constrained_sampling(
     repaired = report["arms"]["cadenza_no_constrain"]
     assert repaired["constrained_calls_per_prompt"] == 0
     assert repaired["best_from"] == {"repair": 1.0}
+
+
+def words(n: int) -> str:
+    return " ".join(["sea"] * n) + "."
+
+
+async def test_a_long_answer_held_to_its_words_gets_the_tokens_to_write_them() -> None:
+    """An "at least 600 words" answer cannot be written in 512 tokens: the constrained
+    sample's call may write what the words need (within the budget), and the grammar
+    holds the count; a count the budget cannot pay for is left to validation."""
+
+    def long_answer(request: ModelRequest) -> str:
+        fmt = request.response_format
+        return words(600) if fmt is not None and fmt.kind == "grammar" else words(300)
+
+    model = ScriptedModel(default=long_answer, formats=("grammar",), max_concurrency=1)
+    many = Requirement(
+        name="long",
+        description="at least 600 words",
+        validator="length_constraints:number_words",
+        validator_args={"relation": "at least", "num_words": 600},
+    )
+    result = await cadenza.arun(
+        "Write about the sea.",
+        [many],
+        budget={"max_tokens": 1400},
+        models=[model],
+        options=options(),
+    )
+    sent = grammar_requests(model)
+    assert sent and sent[0].max_tokens >= 600 * 1.4 > 512
+    assert "textmw{599}" in (sent[0].response_format.grammar or "")  # type: ignore[union-attr]
+    assert result.requirements_result.finish_reason == "all_requirements_met"
+    # free samples keep the usual cap
+    assert all(r.max_tokens <= 512 for r in model.generation_requests if r not in sent)
+    # 1,400 tokens cannot pay for 1,000 words: no grammar holds them (nothing else to hold)
+    model2 = ScriptedModel(default=long_answer, formats=("grammar",), max_concurrency=1)
+    thousand = many.model_copy(
+        update={"validator_args": {"relation": "at least", "num_words": 1000}}
+    )
+    await cadenza.arun(
+        "Write about the sea.",
+        [thousand],
+        budget={"max_tokens": 1400},
+        models=[model2],
+        options=options(),
+    )
+    assert not grammar_requests(model2)

@@ -200,6 +200,78 @@ CASES: list[tuple[str, list[ExactRequirement], list[str], list[str]]] = [
         ['"<<Sea>>\nThe sea, wide.\n***\nIt is deep."', '"<<Sea>>\nThe sea is wide."'],
     ),
     (
+        "at least five words",
+        [E("a", "length_constraints:number_words", {"relation": "at least", "num_words": 5})],
+        ["One two three four five.", "It's a-b c d e", "Hi - there you are now\nfine"],
+        ["One two three four.", "One - - - - - -", "Hi"],
+    ),
+    (
+        "at least six words, quoted, no commas",
+        [
+            E("a", "length_constraints:number_words", {"relation": "at least", "num_words": 6}),
+            E("b", "startend:quotation"),
+            E("c", "no_commas"),
+        ],
+        ['"The sea is wide and deep."'],
+        ['"The sea is wide."', '"The sea, it is wide and deep."'],
+    ),
+    (
+        "at least two highlighted sections",
+        [E("a", "detectable_format:number_highlighted_sections", {"num_highlights": 2})],
+        ["The *sea* is *wide*.", "Sea *one* and *two* and more"],
+        ["The *sea* is wide.", "The sea is wide.", "The ** is *wide*"],
+    ),
+    (
+        "highlights and placeholders in lowercase words",
+        [
+            E("a", "detectable_format:number_highlighted_sections", {"num_highlights": 1}),
+            E("b", "detectable_content:number_placeholders", {"num_placeholders": 2}),
+            E("c", "lowercase"),
+            E("d", "length_constraints:number_words", {"relation": "at least", "num_words": 4}),
+        ],
+        ["see *the sea* at [place] on [date] now"],
+        ["see *the sea* at [place] now", "see the sea at [place] on [date] now"],
+    ),
+    (
+        "placeholders with an end phrase",
+        [
+            E("a", "detectable_content:number_placeholders", {"num_placeholders": 2}),
+            E("b", "startend:end_checker", END),
+        ],
+        ["Dear [name], meet me at [place]. Is there anything else I can help with?"],
+        ["Dear [name]. Is there anything else I can help with?"],
+    ),
+    (
+        "two responses",
+        [E("a", "combination:two_responses")],
+        ["The sea is wide.\n******\nThe sea is deep."],
+        ["The sea is wide.", "One\n******\nTwo\n******\nThree"],
+    ),
+    (
+        "paragraph 2 of 3 starts with a word",
+        [
+            E(
+                "a",
+                "length_constraints:nth_paragraph_first_word",
+                {"num_paragraphs": 3, "nth_paragraph": 2, "first_word": "president"},
+            )
+        ],
+        [
+            "Aliens came.\n\nPresident Bo hid.\n\nThe end.",
+            "Aliens came.\n\npresident, hi.\n\nThe end.",
+        ],
+        ["Aliens came.\n\nThe president hid.\n\nThe end.", "Aliens.\n\nPresident hid."],
+    ),
+    (
+        "three bullet points of at least nine words in all",
+        [
+            E("a", "detectable_format:number_bullet_lists", {"num_bullets": 3}),
+            E("b", "length_constraints:number_words", {"relation": "at least", "num_words": 9}),
+        ],
+        ["* The sea is\n* wide and deep\n* and blue too"],
+        ["* Sea\n* Sand\n* Sun"],
+    ),
+    (
         "lowercase JSON without commas",
         [E("a", "json"), E("b", "lowercase"), E("c", "no_commas")],
         ['{"sea": "wide"}', '{"sea": {"depth": [true]}}'],
@@ -248,6 +320,11 @@ def test_what_it_cannot_express_it_says_and_leaves_out() -> None:
             E("end", "startend:end_checker", END),
             E("words", "length_constraints:number_words", {"relation": "at least", "num_words": 9}),
             E("mine", "my_own_check"),
+            E(
+                "fewer",
+                "length_constraints:number_words",
+                {"relation": "less than", "num_words": 9},
+            ),
             E("low", "lowercase"),
             E("up", "uppercase"),
             E("bad", "startend:end_checker", {}),
@@ -255,9 +332,10 @@ def test_what_it_cannot_express_it_says_and_leaves_out() -> None:
     )
     assert g is not None
     assert g.enforced == ("json", "low")
-    assert set(g.not_enforced) == {"end", "words", "mine", "up", "bad"}
+    assert set(g.not_enforced) == {"end", "words", "mine", "fewer", "up", "bad"}
+    assert "least" in g.not_enforced["fewer"]
     assert "JSON" in g.not_enforced["end"]
-    assert "no grammar" in g.not_enforced["words"]
+    assert "number of words" in g.not_enforced["words"]
     assert "lowercase and all capitals" in g.not_enforced["up"]
     assert "end_phrase" in g.not_enforced["bad"]
     # a phrase with a comma cannot end an answer without commas
@@ -286,10 +364,18 @@ def test_free_text_is_bounded_only_where_something_must_follow_it() -> None:
         max_words=3,
     )
     assert with_words is not None and with_words.shape.max_words == 60
-    # past what llama.cpp takes, no bound at all
+    # 800 words: held through a named rule repeated (llama.cpp refuses a long inline group)
     many = E("w", "length_constraints:number_words", {"relation": "at least", "num_words": 800})
-    unbounded = requirements_grammar([*reqs, many], max_words=150)
+    held = requirements_grammar([*reqs, many], max_words=150)
+    assert held is not None and held.shape.max_words == 820 and held.enforced == ("a", "w")
+    assert "textmw{799}" in held.grammar and "textww{0,20}" in held.grammar
+    # past what a call can write, the words are left to validation, the bound dropped
+    too_many = E(
+        "w", "length_constraints:number_words", {"relation": "at least", "num_words": 1950}
+    )
+    unbounded = requirements_grammar([*reqs, too_many], max_words=150)
     assert unbounded is not None and unbounded.shape.max_words is None
+    assert unbounded.enforced == ("a",) and "w" in unbounded.not_enforced
     assert "{0," not in unbounded.grammar
 
 

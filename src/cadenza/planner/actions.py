@@ -66,6 +66,9 @@ class Estimate:
     """Expected wall time; None when the run has not yet seen a call of that kind."""
     prompt_tokens: float = 0.0
     """The input of the action's own model call (its evaluation's excluded)."""
+    max_output: int | None = None
+    """The output cap of the action's call when it is not `SearchSettings.max_output_tokens`
+    (a constrained sample that must write a long answer)."""
 
     def __add__(self, other: Estimate) -> Estimate:
         seconds = (
@@ -79,6 +82,7 @@ class Estimate:
             self.usd + other.usd,
             seconds,
             self.prompt_tokens + other.prompt_tokens,
+            self.max_output or other.max_output,
         )
 
 
@@ -215,16 +219,18 @@ async def write_answer(
     kind: NodeKind = "generate",
     parent_node: str | None = None,
     parent: Candidate | None = None,
+    max_tokens: int | None = None,
 ) -> Produced:
     """One model call that writes a candidate answer: the call every model kind makes.
-    `parent_node`: the trace node it hangs under (None: the run's root)."""
+    `parent_node`: the trace node it hangs under (None: the run's root); `max_tokens`:
+    its output cap (None: `settings.max_output_tokens`)."""
     cid = ctx.new_candidate_id()
     response, node = await ctx.calls.call(
         kind=kind,
         parent=ctx.trace.root.id if parent_node is None else parent_node,
         model=model,
         messages=messages,
-        max_tokens=settings.max_output_tokens,
+        max_tokens=max_tokens or settings.max_output_tokens,
         min_tokens=settings.min_tokens,
         temperature=action.temperature,
         candidate_id=cid,

@@ -35,11 +35,15 @@ from .grammar import ExactRequirement, RequirementGrammar, requirements_grammar
 from .settings import SearchSettings
 from .state import Candidate, RunState
 
-__all__ = ["ConstrainedSample", "task_grammar"]
+__all__ = ["ConstrainedSample", "output_cap", "task_grammar", "words_affordable"]
 
 
 def task_grammar(
-    task: Task, code: Mapping[str, Validator], *, max_words: int | None = None
+    task: Task,
+    code: Mapping[str, Validator],
+    *,
+    max_words: int | None = None,
+    most_words: int | None = None,
 ) -> RequirementGrammar | None:
     """The grammar of `task`'s code-checked requirements, mandatory ones first (they are
     kept when two requirements contradict each other), or None."""
@@ -48,7 +52,33 @@ def task_grammar(
         for r in sorted(task.requirements, key=lambda r: not r.is_mandatory)
         if r.name in code
     ]
-    return requirements_grammar(exact, max_words=max_words) if exact else None
+    if not exact:
+        return None
+    return requirements_grammar(exact, max_words=max_words, most_words=most_words)
+
+
+LONG_ANSWER_MARGIN = 48
+"""Output tokens added to ``N × tokens_per_word`` for an answer of at least N words."""
+PROMPT_OVERHEAD_TOKENS = 64
+"""Tokens a chat template and the stated requirements add to the user's input (a guess
+used only to size a long answer before any call has run)."""
+
+
+def words_affordable(settings: SearchSettings, task: Task) -> int | None:
+    """The most words one call may be held to within the task's token budget (None: no
+    token cap)."""
+    cap = task.budget.max_tokens
+    if cap is None:
+        return None
+    prompt = len(task.instruction) / settings.chars_per_token + PROMPT_OVERHEAD_TOKENS
+    return max(0, int((cap - prompt - LONG_ANSWER_MARGIN) / settings.tokens_per_word))
+
+
+def output_cap(settings: SearchSettings, grammar: RequirementGrammar) -> int:
+    """The output cap of a call under `grammar`: `max_output_tokens`, or what the words
+    it holds the answer to need, if more."""
+    need = grammar.shape.min_words * settings.tokens_per_word + LONG_ANSWER_MARGIN
+    return max(settings.max_output_tokens, int(need))
 
 
 class ConstrainedSample:
@@ -64,6 +94,9 @@ class ConstrainedSample:
         self.grammar = grammar
         self.format = ResponseFormat("grammar", grammar=grammar.grammar, name="requirements")
         self.model_indices = tuple(model_indices)
+        self.max_tokens = output_cap(settings, grammar)
+        """Its calls' output cap: more than `max_output_tokens` when the grammar holds
+        the answer to more words than that many tokens can write."""
         self.prior = settings.constrained_prior
         self.stats = KindStats()
         self.refused = False
@@ -81,7 +114,12 @@ class ConstrainedSample:
         module docstring)."""
         if not settings.constrain or task.output is not None:
             return None
-        grammar = task_grammar(task, code, max_words=settings.constrained_max_words)
+        grammar = task_grammar(
+            task,
+            code,
+            max_words=settings.constrained_max_words,
+            most_words=words_affordable(settings, task),
+        )
         if grammar is None:
             return None
         fmt = ResponseFormat("grammar", grammar=grammar.grammar, name="requirements")
@@ -102,7 +140,9 @@ class ConstrainedSample:
         return [Action(self, model_index=index, temperature=self.temperature(k))]
 
     def estimate(self, action: Action, ctx: ActionContext, costs: CostModel) -> Estimate:
-        return costs.generation(action.model_index, costs.first_prompt_tokens(ctx.first_messages))
+        long = self.max_tokens if self.max_tokens > self.settings.max_output_tokens else None
+        prompt = costs.first_prompt_tokens(ctx.first_messages)
+        return costs.generation(action.model_index, prompt, max_output=long)
 
     async def execute(self, action: Action, ctx: ActionContext) -> Produced | None:
         index = action.model_index
@@ -117,6 +157,7 @@ class ConstrainedSample:
             settings=self.settings,
             origin=self.name,
             response_format=self.format,
+            max_tokens=self.max_tokens,
         )
         node = produced.node
         node.detail["grammar"] = self.describe()

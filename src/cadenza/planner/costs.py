@@ -124,14 +124,18 @@ class CostModel:
         return self.seen.latency.get((model, group))
 
     # -- estimates ------------------------------------------------------------------------
-    def generation(self, model_index: int, input_tokens: float) -> Estimate:
-        """One generation (or revision) with `input_tokens` of prompt, then its evaluation."""
+    def generation(
+        self, model_index: int, input_tokens: float, *, max_output: int | None = None
+    ) -> Estimate:
+        """One generation (or revision) with `input_tokens` of prompt, then its evaluation;
+        `max_output`: a call capped above `max_output_tokens` is expected to write that."""
         model = self.models[model_index % len(self.models)]
-        out = self.expected_output()
+        out = float(max_output) if max_output else self.expected_output()
         price = self.price(model.name)
         usd = price.cost(round(input_tokens), round(out)) if price else 0.0
         seconds = self.mean_latency(model.name, "generate")
-        return Estimate(input_tokens + out, 1, usd, seconds, input_tokens) + self.evaluation()
+        est = Estimate(input_tokens + out, 1, usd, seconds, input_tokens, max_output)
+        return est + self.evaluation()
 
     def evaluation(self) -> Estimate:
         """The LLM judgements of one candidate (the code checks are free)."""
@@ -180,9 +184,12 @@ class CostModel:
             room.append((b.max_usd - used.cost_usd) / est.usd)
         return max(0.0, min(room)) if room else None
 
-    def full_output_fits(self, model_index: int, input_tokens: float) -> bool:
+    def full_output_fits(
+        self, model_index: int, input_tokens: float, max_output: int | None = None
+    ) -> bool:
         """Whether the ledger, with what is reserved for the calls in flight, would let
-        a call with this prompt write its full `max_output_tokens` now."""
+        a call with this prompt write its full `max_output` (default `max_output_tokens`)
+        now."""
         model = self.models[model_index % len(self.models)]
         price = self.price(model.name)
         afford = self.ledger.max_output_tokens(
@@ -190,4 +197,4 @@ class CostModel:
             usd_per_input=price.input_per_mtok / 1e6 if price else 0.0,
             usd_per_output=price.output_per_mtok / 1e6 if price else 0.0,
         )
-        return afford >= self.settings.max_output_tokens
+        return afford >= (max_output or self.settings.max_output_tokens)

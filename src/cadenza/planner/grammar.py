@@ -149,6 +149,7 @@ ASCII = CharSet(((0x09, 0x0A), (0x20, 0x7E)))
 LOWER = CharSet(((ord("a"), ord("z")),))
 UPPER = CharSet(((ord("A"), ord("Z")),))
 SPACE = CharSet.of(" \t\n")
+ALNUM = CharSet(((ord("0"), ord("9")), (ord("A"), ord("Z")), (ord("a"), ord("z"))))
 
 
 # -- the shape of an answer -----------------------------------------------------------
@@ -162,9 +163,11 @@ class Shape:
     repeat: str | None = None
     title: bool = False
     content: str = "text"
-    """``text``, ``bullets``, ``paragraphs``, ``json`` or ``choice``."""
+    """``text``, ``bullets``, ``paragraphs`` (divided by ``***``), ``blocks`` (paragraphs
+    divided by a blank line), ``two`` (two answers divided by ``******``), ``json`` or
+    ``choice``."""
     count: int = 0
-    """How many bullets or paragraphs."""
+    """How many bullets, paragraphs or blocks."""
     json_keys: tuple[str, ...] = ()
     postscript: str | None = None
     end: str | None = None
@@ -172,13 +175,26 @@ class Shape:
     """At most this many words of free text before a part that must follow it (an end
     phrase, a closing quote, the next paragraph), so that a model that does not write
     that part is made to before its token limit; None: no bound."""
+    min_words: int = 0
+    """At least this many words (IFEval's ``\\w+`` runs) in the content's free text."""
+    highlights: int = 0
+    """At least this many ``*highlighted*`` spans in the free text."""
+    placeholders: int = 0
+    """At least this many ``[placeholders]`` in the free text."""
+    first_words: tuple[tuple[int, str], ...] = ()
+    """``blocks`` content: (paragraph number from 1, the word it starts with)."""
 
     # -- the alphabet ---------------------------------------------------------------------
     @property
     def chars(self) -> CharSet:
         """The characters free text may use."""
         base = ANY if self.case is None else ASCII.minus(UPPER if self.case == "lower" else LOWER)
-        return base.minus(",") if self.no_comma else base
+        banned = "," if self.no_comma else ""
+        if self.highlights or self.content in ("paragraphs", "two"):
+            banned += "*"  # the only stars are the grammar's own marks and dividers
+        if self.placeholders:
+            banned += "[]"
+        return base.minus(banned) if banned else base
 
     @property
     def letters(self) -> CharSet:
@@ -234,6 +250,16 @@ class Shape:
             first = self.json_keys[0]
             if not any(c in self.letters for c in first):
                 return f"the JSON key {first!r} has no letter to satisfy the case rule"
+        if self.min_words and self.content in ("json", "choice"):
+            return f"a {self.content} answer cannot be held to a number of words"
+        if (self.highlights or self.placeholders) and self.content != "text":
+            return f"marks in {self.content} are not written by this grammar"
+        if self.content == "blocks":
+            if self.title or self.postscript is not None:
+                return "a title or a postscript would change the count of paragraphs"
+            for text in (self.repeat, self.end):
+                if text is not None and "\n" in text:
+                    return f"{text[:30]!r} would change the count of paragraphs"
         if self.content in ("bullets", "paragraphs"):
             fixed = ((self.repeat, True), (self.postscript, True), (self.end, False))
             for text, starts_line in fixed:
@@ -305,6 +331,40 @@ def _title(shape: Shape, p: Mapping[str, Any]) -> Shape:
     return replace(shape, title=True)
 
 
+def _number_words(shape: Shape, p: Mapping[str, Any]) -> Shape:
+    if p["relation"] != "at least":
+        raise _Conflict("a grammar holds only a least number of words")
+    if int(p["num_words"]) > MAX_MIN_WORDS:
+        raise _Conflict(f"more than {MAX_MIN_WORDS} words is past what a grammar is given")
+    return replace(shape, min_words=max(shape.min_words, int(p["num_words"])))
+
+
+def _at_least(field_name: Literal["highlights", "placeholders"], arg: str) -> Rule:
+    def rule(shape: Shape, p: Mapping[str, Any]) -> Shape:
+        n = int(p[arg])
+        if n > MAX_MARKS:
+            raise _Conflict(f"more than {MAX_MARKS} marks is past what a grammar is given")
+        changes: dict[str, Any] = {field_name: max(getattr(shape, field_name), n)}
+        return replace(shape, **changes)
+
+    return rule
+
+
+def _nth_first_word(shape: Shape, p: Mapping[str, Any]) -> Shape:
+    word, n, nth = str(p["first_word"]), int(p["num_paragraphs"]), int(p["nth_paragraph"])
+    if not re.fullmatch(r"[a-z0-9][a-z0-9'_-]*", word) or "'" in word:
+        raise _Conflict(f"the first word {word!r} is not a plain word a grammar can write")
+    shape = _content("blocks", "num_paragraphs")(shape, {"num_paragraphs": n})
+    known = dict(shape.first_words)
+    if known.get(nth, word) != word:
+        raise _Conflict(f"paragraph {nth} already starts with another word")
+    return replace(shape, first_words=tuple(sorted({**known, nth: word}.items())))
+
+
+def _two_responses(shape: Shape, p: Mapping[str, Any]) -> Shape:
+    return _content("two")(shape, p)
+
+
 RULES: Mapping[str, Rule] = {
     "punctuation:no_comma": _no_comma,
     "change_case:english_lowercase": _case("lower"),
@@ -319,6 +379,11 @@ RULES: Mapping[str, Rule] = {
     "detectable_format:title": _title,
     "detectable_content:postscript": _once("postscript", "postscript_marker"),
     "combination:repeat_prompt": _once("repeat", "prompt_to_repeat"),
+    "length_constraints:number_words": _number_words,
+    "detectable_format:number_highlighted_sections": _at_least("highlights", "num_highlights"),
+    "detectable_content:number_placeholders": _at_least("placeholders", "num_placeholders"),
+    "length_constraints:nth_paragraph_first_word": _nth_first_word,
+    "combination:two_responses": _two_responses,
 }
 """Validator name -> how its requirement shapes the answer. Aliases (``no_commas``,
 ``lowercase``, ...) are looked up under their IFEval id."""
@@ -363,15 +428,22 @@ def _params(req: ExactRequirement) -> tuple[str, Mapping[str, Any]]:
 
 
 def requirements_grammar(
-    requirements: Sequence[ExactRequirement], *, max_words: int | None = None
+    requirements: Sequence[ExactRequirement],
+    *,
+    max_words: int | None = None,
+    most_words: int | None = None,
 ) -> RequirementGrammar | None:
     """One grammar holding every requirement it can (see the module docstring); None when
     it can hold none of them. `max_words` bounds free text that something must follow
-    (`Shape.max_words`), raised to let through an "at least N words" requirement."""
-    shape = Shape(max_words=_words_wanted(requirements, max_words))
+    (`Shape.max_words`), raised to let through an "at least N words" requirement;
+    `most_words`: the most words one answer can be made to hold (the budget's share), a
+    larger "at least N words" is left out."""
+    checked = _affordable_words(requirements, most_words)
+    skipped: dict[str, str] = {r.name: why for r, why in checked if why}
+    kept = [r for r, why in checked if not why]
+    shape = Shape(max_words=_words_wanted(kept, max_words))
     enforced: list[str] = []
-    skipped: dict[str, str] = {}
-    for req in requirements:
+    for req in kept:
         iid = ALIASES.get(req.validator, req.validator)
         rule = RULES.get(iid)
         if rule is None:
@@ -397,10 +469,37 @@ def requirements_grammar(
     return RequirementGrammar(render(shape), tuple(enforced), skipped, shape)
 
 
-MAX_BOUND_WORDS = 600
-"""The largest word bound written: llama.cpp refuses a grammar whose repetitions expand
-past its limit (``{0,820}`` of a word is refused, ``{0,600}`` is taken). Where more
-words are wanted, free text is left unbounded."""
+MAX_BOUND_WORDS = 1900
+"""The largest word bound written: llama.cpp refuses a repetition past 2,000 rules (an
+inline group of three rules repeated 820 times is refused; a rule name repeated 1,900
+times is taken). Where more words are wanted, free text is left unbounded."""
+
+
+def _affordable_words(
+    requirements: Sequence[ExactRequirement], most: int | None
+) -> list[tuple[ExactRequirement, str]]:
+    """Each requirement, with why it is left out when it asks for more words than `most`."""
+    out: list[tuple[ExactRequirement, str]] = []
+    for req in requirements:
+        why = ""
+        if most is not None and (n := _least_words(req)) is not None and n > most:
+            why = f"{n} words are more than one call within the budget can write"
+        out.append((req, why))
+    return out
+
+
+def _least_words(req: ExactRequirement) -> int | None:
+    """N of an "at least N words" requirement, else None."""
+    if ALIASES.get(req.validator, req.validator) != "length_constraints:number_words":
+        return None
+    try:
+        p = parse_kwargs(
+            "length_constraints:number_words",
+            {k: v for k, v in req.args.items() if k != "loose"},
+        )
+    except CadenzaError:
+        return None
+    return int(p["num_words"]) if p["relation"] == "at least" else None
 
 
 def _words_wanted(requirements: Sequence[ExactRequirement], cap: int | None) -> int | None:
@@ -408,17 +507,8 @@ def _words_wanted(requirements: Sequence[ExactRequirement], cap: int | None) -> 
         return None
     cap = min(cap, MAX_BOUND_WORDS)
     for req in requirements:
-        if ALIASES.get(req.validator, req.validator) != "length_constraints:number_words":
-            continue
-        try:
-            p = parse_kwargs(
-                "length_constraints:number_words",
-                {k: v for k, v in req.args.items() if k != "loose"},
-            )
-        except CadenzaError:
-            continue
-        if p["relation"] == "at least":
-            cap = max(cap, int(p["num_words"]) + 20)
+        if (n := _least_words(req)) is not None:
+            cap = max(cap, n + 20)
     return cap if cap <= MAX_BOUND_WORDS else None
 
 
@@ -465,17 +555,56 @@ POSTSCRIPT_WORDS = 30
 
 
 def _text(
-    rules: dict[str, str], name: str, first: CharSet, chars: CharSet, words: int | None
+    rules: dict[str, str],
+    name: str,
+    first: CharSet,
+    chars: CharSet,
+    words: int | None,
+    min_words: int = 0,
 ) -> str:
     """Add rule `name`: text starting with a character of `first`, then any of `chars`;
-    with `words`, at most that many more words (runs of non-space characters), so that
-    what must follow it comes before the token limit."""
-    if words is None:
+    with `min_words`, at least that many more words holding a letter or a digit (each
+    one IFEval ``\\w+`` run at least); with `words`, at most that many more words (runs
+    of non-space characters) in all, so that what must follow it comes before the token
+    limit. Repetitions go through named rules: llama.cpp refuses an inline group
+    repeated a few hundred times, not a rule name repeated up to `MAX_BOUND_WORDS`."""
+    space, word = chars.intersect(SPACE), chars.minus(SPACE)
+    alnum = word.intersect(ALNUM)
+    if not min_words and words is None:
         rules[name] = f"{first.gbnf()} {chars.gbnf()}*"
+        return name
+    parts = [f"{first.gbnf()} {word.gbnf()}*"]
+    if min_words and alnum.ranges:
+        # Words holding a letter or a digit (what IFEval counts), words without one
+        # (a dash) between them; the first word counts too: it starts with a letter or
+        # a digit, or holds one further on.
+        sp, wd, pre = space.gbnf(), word.gbnf(), word.minus(ALNUM)
+        junk = f"({sp}+ {pre.gbnf()}+)* " if pre.ranges else ""
+        lead = f"{pre.gbnf()}* " if pre.ranges else ""
+        rules[f"{name}mw"] = f"{junk}{sp}+ {lead}{alnum.gbnf()} {wd}*"
+        starts = []
+        if (at := first.intersect(ALNUM)).ranges:
+            starts.append(f"{at.gbnf()} {wd}*")
+        if (at := first.minus(ALNUM)).ranges:
+            starts.append(f"{at.gbnf()} {lead}{alnum.gbnf()} {wd}*")
+        parts = ["(" + " | ".join(starts) + ")"]
+        if min_words > 1:
+            parts.append(f"{name}mw" + ("" if min_words == 2 else f"{{{min_words - 1}}}"))
+    if words is None:
+        parts.append(f"{chars.gbnf()}*")
     else:
-        space, word = chars.intersect(SPACE).gbnf(), chars.minus(SPACE).gbnf()
-        rules[name] = f"{first.gbnf()} {word}* ({space}+ {word}+){{0,{words}}} {space}*"
+        extra = max(0, words - min_words)
+        if extra:
+            rules[f"{name}ww"] = f"{space.gbnf()}+ {word.gbnf()}+"
+            parts.append(f"{name}ww{{0,{extra}}}")
+        parts.append(f"{space.gbnf()}*")
+    rules[name] = " ".join(parts)
     return name
+
+
+def _share(total: int, n: int) -> int:
+    """Each of `n` parts' share of `total` words, rounded up."""
+    return -(-total // max(1, n))
 
 
 def _content_rules(shape: Shape, rules: dict[str, str], *, bounded: bool) -> str:
@@ -488,23 +617,109 @@ def _content_rules(shape: Shape, rules: dict[str, str], *, bounded: bool) -> str
         return "(" + " | ".join(gbnf_literal(o) for o in CONSTRAINED_RESPONSE_OPTIONS) + ")"
     n = max(1, shape.count)
     each = max(MIN_PART_WORDS, cap // n) if cap else None
+    least = _share(shape.min_words, n)
+    if each is not None:
+        each = max(each, least + MIN_PART_WORDS)
     if shape.content == "bullets":
         line = shape.chars.minus("\n")
         first = shape.letters.intersect(line)
-        _text(rules, "item", first, line, each)
-        _text(rules, "lastitem", first, line, each if bounded else None)
+        _text(rules, "item", first, line, each, least)
+        _text(rules, "lastitem", first, line, each if bounded else None, least)
         return '"* " item "\\n" ' * (n - 1) + '"* " lastitem'
     if shape.content == "paragraphs":
-        para = shape.chars.minus("*")
+        para = shape.chars
         first = shape.letters.intersect(para)
-        _text(rules, "para", first, para, each)
-        _text(rules, "lastpara", first, para, each if bounded else None)
+        _text(rules, "para", first, para, each, least)
+        _text(rules, "lastpara", first, para, each if bounded else None, least)
         return 'para "\\n***\\n" ' * (n - 1) + "lastpara"
-    return _text(rules, "text", shape.letters, shape.chars, cap if bounded else None)
+    if shape.content == "blocks":
+        return _blocks_rules(shape, rules, n, each, least, bounded=bounded)
+    if shape.content == "two":
+        least = _share(shape.min_words, 2)
+        each = max(MIN_PART_WORDS, cap // 2, least + MIN_PART_WORDS) if cap else None
+        _text(rules, "reply", shape.letters, shape.chars, each, least)
+        _text(rules, "lastreply", shape.letters, shape.chars, each if bounded else None, least)
+        return 'reply "\\n******\\n" lastreply'
+    marks = ["hl"] * shape.highlights + ["ph"] * shape.placeholders
+    if not marks:
+        return _text(
+            rules, "text", shape.letters, shape.chars, cap if bounded else None, shape.min_words
+        )
+    return _marked_text(shape, rules, marks, bounded=bounded)
+
+
+def _marked_text(shape: Shape, rules: dict[str, str], marks: list[str], *, bounded: bool) -> str:
+    """Free text with `marks` (``*highlights*`` then ``[placeholders]``) in it: runs of
+    text that cannot hold a star or a bracket, each bounded, so the marks come before
+    the token limit; the last run is bounded only when something must follow it."""
+    line = shape.chars.minus("\n")
+    inside = shape.letters.intersect(line)
+    if "hl" in marks:
+        _text(rules, "hltext", inside, line, MARK_WORDS)
+        rules["hl"] = '"*" hltext "*"'
+    if "ph" in marks:
+        _text(rules, "phtext", inside, line, PLACEHOLDER_WORDS)
+        rules["ph"] = '"[" phtext "]"'
+    runs = len(marks) + 1
+    least = _share(shape.min_words, runs)
+    each = max(MARKED_RUN_WORDS, (shape.max_words or 0) // runs, least + MIN_PART_WORDS)
+    _text(rules, "lead", shape.letters, shape.chars, each, least)
+    _text(rules, "run", shape.chars, shape.chars, each, least)
+    _text(rules, "lastrun", shape.chars, shape.chars, each if bounded else None, least)
+    body = ["lead"]
+    for index, mark in enumerate(marks):
+        body += [mark, "lastrun?" if index == len(marks) - 1 else "run"]
+    if least:  # the words are owed: the last run cannot be left out
+        body[-1] = "lastrun"
+    return "(" + " ".join(body) + ")"
+
+
+def _blocks_rules(
+    shape: Shape, rules: dict[str, str], n: int, each: int | None, least: int, *, bounded: bool
+) -> str:
+    """`n` one-line paragraphs divided by a blank line; some start with a fixed word."""
+    line = shape.chars.minus("\n")
+    first = shape.letters.intersect(line)
+    _text(rules, "blk", first, line, each, least)
+    _text(rules, "lastblk", first, line, each if bounded else None, least)
+    fixed = dict(shape.first_words)
+    stops = CharSet.of(".?!" if shape.no_comma else ".,?!").intersect(line)
+    _text(rules, "blkrest", first, line, each, max(0, least - 1))
+    _text(rules, "lastblkrest", first, line, each if bounded else None, max(0, least - 1))
+    out = []
+    for index in range(1, n + 1):
+        last = index == n
+        word = fixed.get(index)
+        if word is None:
+            out.append("lastblk" if last else "blk")
+            continue
+        lit = _first_word_literal(shape, word)
+        rest = "lastblkrest" if last else "blkrest"
+        out.append(f"{lit} {stops.gbnf()}? {gbnf_literal(' ')} {rest}")
+    return "(" + ' "\\n\\n" '.join(out) + ")"
+
+
+def _first_word_literal(shape: Shape, word: str) -> str:
+    """`word` as the case rule writes it; without one, its first letter in either case."""
+    if shape.case is not None or not word[0].isalpha():
+        return gbnf_literal(shape.cased(word))
+    head = f"({gbnf_literal(word[0].upper())} | {gbnf_literal(word[0])})"
+    return head + (f" {gbnf_literal(word[1:])}" if len(word) > 1 else "")
 
 
 MIN_PART_WORDS = 8
 """The fewest words a bounded bullet point or paragraph may hold."""
+MARK_WORDS = 10
+"""At most this many words (after the first) in a ``*highlight*``: it must be closed."""
+PLACEHOLDER_WORDS = 3
+"""At most this many words (after the first) in a ``[placeholder]``."""
+MARKED_RUN_WORDS = 40
+"""At most this many words between two marks (more when the answer must be longer):
+a model that does not write the next mark is made to before its token limit."""
+MAX_MIN_WORDS = 1200
+"""The largest "at least N words" a grammar holds (more would not fit a call's output)."""
+MAX_MARKS = 40
+"""The most highlights or placeholders a grammar writes out."""
 
 
 def _json_rules(shape: Shape, rules: dict[str, str]) -> None:

@@ -202,7 +202,9 @@ class Search:
                     self._blocked_seconds = est.seconds or 0.0
                 # Every model action needs a call: when calls are short, none fits.
                 return False if short == "calls" else None
-            if in_flight and not self.costs.full_output_fits(action.model_index, est.prompt_tokens):
+            if in_flight and not self.costs.full_output_fits(
+                action.model_index, est.prompt_tokens, est.max_output
+            ):
                 # The calls in flight hold their worst case in the ledger; started now,
                 # this call would be cut short. Their real usage is usually far less.
                 return False

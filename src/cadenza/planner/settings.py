@@ -109,6 +109,12 @@ class SearchSettings:
     would ramble on is made to write what must come before its token limit (raised for
     an "at least N words" requirement)."""
 
+    tokens_per_word: float = 1.4
+    """Output tokens a word is expected to take, to size a constrained sample held to
+    "at least N words": its call may write ``N × tokens_per_word + 48`` tokens when that
+    is more than `max_output_tokens`, and an N the budget cannot pay for in one call is
+    left to validation (the grammar would only make the answer run to its limit)."""
+
     # -- focused samples (breadth aimed by the checks) ------------------------------------
     focus: bool = True
     """Try focused samples: the first prompt again with the requirements the best
@@ -156,6 +162,7 @@ class SearchSettings:
             "repair_passes",
             "chars_per_token",
             "constrained_max_words",
+            "tokens_per_word",
         )
         for name in positive:
             if getattr(self, name) <= 0:
