@@ -788,6 +788,11 @@ def test_repairable_set() -> None:
                 "detectable_format:number_bullet_lists",
                 "detectable_format:multiple_sections",
                 "detectable_format:title",
+                "keywords:forbidden_words",
+                "keywords:letter_frequency",
+                "keywords:frequency",
+                "combination:two_responses",
+                "detectable_format:number_highlighted_sections",
             }
         )
         == REPAIRABLE
@@ -816,6 +821,7 @@ def test_repairs_make_the_check_pass() -> None:
 
 def test_no_repair_where_none_is_safe() -> None:
     assert repair("keywords:forbidden_words", "the sun", {"forbidden_words": ["sun"]}) is None
+    assert repair("detectable_content:number_placeholders", "Hi", {"num_placeholders": 1}) is None
     at_least = {"relation": "at least", "num_words": 50}
     assert repair("length_constraints:number_words", "short", at_least) is None
     assert repair("punctuation:no_comma", "   ", None) is None

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .args import Params
+from .checks import literal, literal_word
 from .spec import parse_kwargs, resolve_id, run_check
 from .tokenizers import WORD_RE, count_words, sentence_spans, split_sentences
 
@@ -171,6 +172,122 @@ def _prepend_request(text: str, p: Params) -> str:
     return f"{wanted}\n\n{text.lstrip()}"
 
 
+def _keep_sentences(text: str, keep: Callable[[str], bool]) -> str:
+    """`text` without the sentences `keep` refuses, the layout between the others kept."""
+    spans = sentence_spans(text)
+    out = []
+    for index, (start, stop) in enumerate(spans):
+        if keep(text[start:stop]):
+            end = spans[index + 1][0] if index + 1 < len(spans) else len(text)
+            out.append(text[start:end])
+    return "".join(out).strip()
+
+
+MIN_KEPT_SHARE = 0.5
+"""A repair that drops sentences keeps at least this share of the answer's words."""
+
+
+def _drop_forbidden(text: str, p: Params) -> str | None:
+    """None of the forbidden words: drop the sentences that hold one, when at least
+    half of the answer's words remain."""
+    patterns = [literal_word(w) for w in p["forbidden_words"]]
+    kept = _keep_sentences(text, lambda s: not any(pat.search(s) for pat in patterns))
+    if count_words(kept) < MIN_KEPT_SHARE * count_words(text):
+        return None
+    return kept
+
+
+def _cut_while(text: str, fits: Callable[[str], bool]) -> str | None:
+    """The first whole sentences of `text` while `fits` holds, or None if not even one."""
+    keep = 0
+    for _, stop in sentence_spans(text):
+        if not fits(text[:stop]):
+            break
+        keep = stop
+    return text[:keep].rstrip() if keep else None
+
+
+def _cut_letters(text: str, p: Params) -> str | None:
+    """A letter fewer than N times: keep the first whole sentences that stay under N."""
+    if p["let_relation"] != "less than":
+        return None
+    letter, limit = p["letter"], p["let_frequency"]
+    return _cut_while(text, lambda t: t.lower().count(letter) < limit)
+
+
+def _cut_keyword(text: str, p: Params) -> str | None:
+    """A keyword fewer than N times: keep the first whole sentences that stay under N."""
+    if p["relation"] != "less than":
+        return None
+    pattern, limit = literal(p["keyword"]), p["frequency"]
+    return _cut_while(text, lambda t: len(pattern.findall(t)) < limit)
+
+
+def _split_in_two(text: str, p: Params) -> str | None:
+    """Two responses divided by ******: the answer's paragraphs (or its numbered items,
+    or its sentences) regrouped into two runs, in order."""
+    body = text.replace("******", "\n\n").strip()
+    units = [u.strip() for u in re.split(r"\n\s*\n", body) if u.strip()]
+    if len(units) < 2:
+        units = [u.strip() for u in re.split(r"\n(?=\s*\d+[.)]\s)", body) if u.strip()]
+    if len(units) < 2:
+        units = [s.strip() for s in split_sentences(body) if s.strip()]
+    if len(units) < 2:
+        return None
+    return "\n******\n".join(_regroup(units, 2, "\n\n"))
+
+
+_MARKABLE_RE = re.compile(
+    r"^(?P<lead>\s*(?:#{1,6}\s*|section\s+\d+[.:]?\s*|\d+[.)]\s*)?)(?P<text>[^*\n]*[^*\s:])"
+    r"(?P<tail>:?\s*)$",
+    re.IGNORECASE,
+)
+
+
+def _highlight_headings(text: str, p: Params) -> str | None:
+    """At least N highlighted sections: the answer's own headings (short lines: '# ...',
+    'Section 1 ...', '1. ...', a line ending with ':') become *highlights*; if there are
+    too few, the first lines of its paragraphs too. Nothing is added but the stars."""
+    n: int = p["num_highlights"]
+    have = run_check("detectable_format:number_highlighted_sections", text, p)
+    if have.passed:
+        return text
+    lines = text.split("\n")
+    starts = {
+        i for i, line in enumerate(lines) if line.strip() and (i == 0 or not lines[i - 1].strip())
+    }
+
+    def markable(i: int, heading: bool) -> bool:
+        line = lines[i]
+        m = _MARKABLE_RE.match(line)
+        if "*" in line or line.lstrip().startswith(_NOT_MARKED) or m is None:
+            return False
+        words = len(line.split())
+        if not heading:
+            return i in starts and words <= PARAGRAPH_START_WORDS
+        marked = bool(m.group("lead").strip()) or ":" in m.group("tail")
+        return words <= HEADING_WORDS and (marked or not line.rstrip().endswith((".", "!", "?")))
+
+    chosen = [i for i in range(len(lines)) if markable(i, heading=True)]
+    if len(chosen) < n:
+        chosen += [i for i in sorted(starts) if i not in chosen and markable(i, heading=False)]
+    if not chosen:
+        return None
+    for i in chosen:
+        m = _MARKABLE_RE.match(lines[i])
+        assert m is not None
+        lines[i] = f"{m.group('lead')}*{m.group('text')}*{m.group('tail')}"
+    return "\n".join(lines)
+
+
+_NOT_MARKED = ("-", "\u2022", ">", "|", "<<", "`")
+"""Lines that are list items, quotes, tables, titles or code keep their form."""
+HEADING_WORDS = 8
+"""A line of at most this many words may be a heading."""
+PARAGRAPH_START_WORDS = 40
+"""A paragraph's first line is highlighted whole only up to this many words."""
+
+
 def _wrap_json(text: str, p: Params) -> str:
     return json.dumps({"response": text.strip()}, ensure_ascii=False, indent=2)
 
@@ -189,6 +306,11 @@ _REPAIRS: dict[str, Callable[[str, Params], str | None]] = {
     "detectable_format:number_bullet_lists": _bullets,
     "detectable_format:multiple_sections": _sections,
     "detectable_format:title": _title_from_heading,
+    "keywords:forbidden_words": _drop_forbidden,
+    "keywords:letter_frequency": _cut_letters,
+    "keywords:frequency": _cut_keyword,
+    "combination:two_responses": _split_in_two,
+    "detectable_format:number_highlighted_sections": _highlight_headings,
 }
 
 REPAIRABLE: frozenset[str] = frozenset(_REPAIRS)
@@ -210,8 +332,14 @@ def repair(
     number_sentences), regroup paragraphs or sentences into N divided by ``***``
     (number_paragraphs), append the required end phrase (end_checker), put the request
     first (repeat_prompt; `prompt` stands in for ``prompt_to_repeat``), wrap the text
-    as a JSON string (json_format). A fix is returned only if the strict check then
-    passes; "at least" limits and content (keywords, titles, ...) are left to the model.
+    as a JSON string (json_format), drop the sentences holding a forbidden word when
+    half the words remain (forbidden_words), keep the first whole sentences under a
+    "less than" count of a letter or a keyword (letter_frequency, frequency), regroup
+    the paragraphs into two responses divided by ``******`` (two_responses), put
+    ``*stars*`` around the answer's own headings or paragraph openings
+    (number_highlighted_sections). A fix is returned only if the strict check then
+    passes; "at least" limits and content (keywords, placeholders, ...) are left to the
+    model: no repair writes a word the model did not.
     """
     iid = resolve_id(instruction_id)
     fix = _REPAIRS.get(iid)
