@@ -347,14 +347,19 @@ def test_what_it_cannot_express_it_says_and_leaves_out() -> None:
     assert requirements_grammar([E("mine", "my_own_check")]) is None
 
 
-def test_free_text_is_bounded_only_where_something_must_follow_it() -> None:
+def test_free_text_is_bounded_so_the_answer_finishes_before_the_token_limit() -> None:
     reqs = [E("a", "startend:end_checker", {"end_phrase": "Bye."})]
     grammar = grammar_of(reqs, max_words=3)
     assert grammar.accepts("One two three four Bye.")
     assert not grammar.accepts("One two three four five Bye.")
-    # nothing must follow: no bound
+    # nothing must follow: bounded all the same (the answer ends instead of running on),
+    # and after the last word at most two spaces or newlines
     free = grammar_of([E("a", "no_commas")], max_words=3)
-    assert free.accepts("One two three four five six seven")
+    assert free.accepts("One two three four\n\n")
+    assert not free.accepts("One two three four five")
+    assert not free.accepts("One two three four\n\n\n")
+    # no bound given: none
+    assert grammar_of([E("a", "no_commas")]).accepts("One two three four five six seven")
     # an "at least N words" requirement raises the bound
     with_words = requirements_grammar(
         [

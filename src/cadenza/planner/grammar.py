@@ -25,10 +25,10 @@ help: IFEval's case checks also want langdetect to call the text English (or not
 The grammar is narrower than the checks on purpose: a case rule keeps to ASCII, free text
 starts with a letter, a JSON answer is an object, bullet points are the whole answer.
 
-Each grammar can always end: every loop may stop. Free text that something must follow
-(an end phrase, a closing quote, the next paragraph) holds at most `max_words` words, so a
-small model that would ramble on (and never write the end phrase) is made to write it
-before its token limit.
+Each grammar can always end: every loop may stop. Free text holds at most `max_words`
+words, so a small model that would ramble on (and never write the end phrase, the closing
+quote, the next paragraph) is made to write it before its token limit, and an answer with
+nothing after its text ends there rather than spend its call's tokens to the limit.
 """
 
 from __future__ import annotations
@@ -527,12 +527,13 @@ def render(shape: Shape) -> str:
         _text(rules, "titletext", shape.letters.intersect(title), title, TITLE_WORDS)
         rules["title"] = '"<<" titletext ">>" "\\n"'
         parts.append("title")
-    # Something must follow the last free text: it cannot run on to the token limit.
-    closes = shape.quotes or shape.end is not None
-    parts.append(_content_rules(shape, rules, bounded=closes or shape.postscript is not None))
+    # Free text is bounded: what must follow it (an end phrase, a quote, a postscript) comes
+    # before the token limit, and an answer with nothing after it ends there instead of
+    # spending the budget on a run to the limit.
+    parts.append(_content_rules(shape, rules))
     if shape.postscript is not None:
         marker = gbnf_literal(shape.cased(shape.postscript) + " ")
-        words = min(POSTSCRIPT_WORDS, shape.max_words) if closes and shape.max_words else None
+        words = min(POSTSCRIPT_WORDS, shape.max_words) if shape.max_words else None
         _text(rules, "pstext", shape.letters.intersect(line), line, words)
         parts.append(f'"\\n\\n" {marker} pstext')
     if shape.end is not None:
@@ -551,7 +552,7 @@ def render(shape: Shape) -> str:
 TITLE_WORDS = 12
 """At most this many words (after the first) in a title: it must be closed by ``>>``."""
 POSTSCRIPT_WORDS = 30
-"""At most this many words in a postscript that the end phrase or a quote must follow."""
+"""At most this many words in a postscript."""
 
 
 def _text(
@@ -597,7 +598,7 @@ def _text(
         if extra:
             rules[f"{name}ww"] = f"{space.gbnf()}+ {word.gbnf()}+"
             parts.append(f"{name}ww{{0,{extra}}}")
-        parts.append(f"{space.gbnf()}*")
+        parts.append(f"{space.gbnf()}{{0,2}}")  # then what follows, or the end
     rules[name] = " ".join(parts)
     return name
 
@@ -607,8 +608,8 @@ def _share(total: int, n: int) -> int:
     return -(-total // max(1, n))
 
 
-def _content_rules(shape: Shape, rules: dict[str, str], *, bounded: bool) -> str:
-    """The content's rules; `bounded`: something must follow it."""
+def _content_rules(shape: Shape, rules: dict[str, str]) -> str:
+    """The content's rules."""
     cap = shape.max_words
     if shape.content == "json":
         _json_rules(shape, rules)
@@ -624,34 +625,34 @@ def _content_rules(shape: Shape, rules: dict[str, str], *, bounded: bool) -> str
         line = shape.chars.minus("\n")
         first = shape.letters.intersect(line)
         _text(rules, "item", first, line, each, least)
-        _text(rules, "lastitem", first, line, each if bounded else None, least)
+        _text(rules, "lastitem", first, line, each, least)
         return '"* " item "\\n" ' * (n - 1) + '"* " lastitem'
     if shape.content == "paragraphs":
         para = shape.chars
         first = shape.letters.intersect(para)
         _text(rules, "para", first, para, each, least)
-        _text(rules, "lastpara", first, para, each if bounded else None, least)
+        _text(rules, "lastpara", first, para, each, least)
         return 'para "\\n***\\n" ' * (n - 1) + "lastpara"
     if shape.content == "blocks":
-        return _blocks_rules(shape, rules, n, each, least, bounded=bounded)
+        return _blocks_rules(shape, rules, n, each, least)
     if shape.content == "two":
         least = _share(shape.min_words, 2)
         each = max(MIN_PART_WORDS, cap // 2, least + MIN_PART_WORDS) if cap else None
         _text(rules, "reply", shape.letters, shape.chars, each, least)
-        _text(rules, "lastreply", shape.letters, shape.chars, each if bounded else None, least)
+        _text(rules, "lastreply", shape.letters, shape.chars, each, least)
         return 'reply "\\n******\\n" lastreply'
     marks = ["hl"] * shape.highlights + ["ph"] * shape.placeholders
     if not marks:
         return _text(
-            rules, "text", shape.letters, shape.chars, cap if bounded else None, shape.min_words
+            rules, "text", shape.letters, shape.chars, cap, shape.min_words
         )
-    return _marked_text(shape, rules, marks, bounded=bounded)
+    return _marked_text(shape, rules, marks)
 
 
-def _marked_text(shape: Shape, rules: dict[str, str], marks: list[str], *, bounded: bool) -> str:
+def _marked_text(shape: Shape, rules: dict[str, str], marks: list[str]) -> str:
     """Free text with `marks` (``*highlights*`` then ``[placeholders]``) in it: runs of
     text that cannot hold a star or a bracket, each bounded, so the marks come before
-    the token limit; the last run is bounded only when something must follow it."""
+    the token limit."""
     line = shape.chars.minus("\n")
     inside = shape.letters.intersect(line)
     if "hl" in marks:
@@ -665,7 +666,7 @@ def _marked_text(shape: Shape, rules: dict[str, str], marks: list[str], *, bound
     each = max(MARKED_RUN_WORDS, (shape.max_words or 0) // runs, least + MIN_PART_WORDS)
     _text(rules, "lead", shape.letters, shape.chars, each, least)
     _text(rules, "run", shape.chars, shape.chars, each, least)
-    _text(rules, "lastrun", shape.chars, shape.chars, each if bounded else None, least)
+    _text(rules, "lastrun", shape.chars, shape.chars, each, least)
     body = ["lead"]
     for index, mark in enumerate(marks):
         body += [mark, "lastrun?" if index == len(marks) - 1 else "run"]
@@ -675,17 +676,17 @@ def _marked_text(shape: Shape, rules: dict[str, str], marks: list[str], *, bound
 
 
 def _blocks_rules(
-    shape: Shape, rules: dict[str, str], n: int, each: int | None, least: int, *, bounded: bool
+    shape: Shape, rules: dict[str, str], n: int, each: int | None, least: int
 ) -> str:
     """`n` one-line paragraphs divided by a blank line; some start with a fixed word."""
     line = shape.chars.minus("\n")
     first = shape.letters.intersect(line)
     _text(rules, "blk", first, line, each, least)
-    _text(rules, "lastblk", first, line, each if bounded else None, least)
+    _text(rules, "lastblk", first, line, each, least)
     fixed = dict(shape.first_words)
     stops = CharSet.of(".?!" if shape.no_comma else ".,?!").intersect(line)
     _text(rules, "blkrest", first, line, each, max(0, least - 1))
-    _text(rules, "lastblkrest", first, line, each if bounded else None, max(0, least - 1))
+    _text(rules, "lastblkrest", first, line, each, max(0, least - 1))
     out = []
     for index in range(1, n + 1):
         last = index == n
