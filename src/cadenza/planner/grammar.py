@@ -643,9 +643,7 @@ def _content_rules(shape: Shape, rules: dict[str, str]) -> str:
         return 'reply "\\n******\\n" lastreply'
     marks = ["hl"] * shape.highlights + ["ph"] * shape.placeholders
     if not marks:
-        return _text(
-            rules, "text", shape.letters, shape.chars, cap, shape.min_words
-        )
+        return _text(rules, "text", shape.letters, shape.chars, cap, shape.min_words)
     return _marked_text(shape, rules, marks)
 
 
@@ -675,9 +673,7 @@ def _marked_text(shape: Shape, rules: dict[str, str], marks: list[str]) -> str:
     return "(" + " ".join(body) + ")"
 
 
-def _blocks_rules(
-    shape: Shape, rules: dict[str, str], n: int, each: int | None, least: int
-) -> str:
+def _blocks_rules(shape: Shape, rules: dict[str, str], n: int, each: int | None, least: int) -> str:
     """`n` one-line paragraphs divided by a blank line; some start with a fixed word."""
     line = shape.chars.minus("\n")
     first = shape.letters.intersect(line)
