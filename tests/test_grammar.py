@@ -272,6 +272,29 @@ CASES: list[tuple[str, list[ExactRequirement], list[str], list[str]]] = [
         ["* Sea\n* Sand\n* Sun"],
     ),
     (
+        "keywords, one of them twice",
+        [
+            E("a", "keywords:existence", {"keywords": ["sea", "blue"]}),
+            E(
+                "b",
+                "keywords:frequency",
+                {"keyword": "sea", "relation": "at least", "frequency": 2},
+            ),
+        ],
+        ["The sea is blue and the sea is calm.", "The sea is blue, the sea."],
+        ["The sea is blue.", "The lake is blue and the lake is calm."],
+    ),
+    (
+        "a keyword in capitals without commas",
+        [
+            E("a", "keywords:existence", {"keywords": ["Bremen"]}),
+            E("b", "uppercase"),
+            E("c", "no_commas"),
+        ],
+        ["WE SELL OUR WARM SHIRTS IN BREMEN TO ALL THE STUDENTS THERE."],
+        ["WE SELL IN HAMBURG.", "WE SELL IN BREMEN, NOW."],
+    ),
+    (
         "lowercase JSON without commas",
         [E("a", "json"), E("b", "lowercase"), E("c", "no_commas")],
         ['{"sea": "wide"}', '{"sea": {"depth": [true]}}'],
@@ -325,6 +348,7 @@ def test_what_it_cannot_express_it_says_and_leaves_out() -> None:
                 "length_constraints:number_words",
                 {"relation": "less than", "num_words": 9},
             ),
+            E("kw", "keywords:existence", {"keywords": ["sea"]}),
             E("low", "lowercase"),
             E("up", "uppercase"),
             E("bad", "startend:end_checker", {}),
@@ -332,7 +356,7 @@ def test_what_it_cannot_express_it_says_and_leaves_out() -> None:
     )
     assert g is not None
     assert g.enforced == ("json", "low")
-    assert set(g.not_enforced) == {"end", "words", "mine", "fewer", "up", "bad"}
+    assert set(g.not_enforced) == {"end", "words", "mine", "fewer", "kw", "up", "bad"}
     assert "least" in g.not_enforced["fewer"]
     assert "JSON" in g.not_enforced["end"]
     assert "number of words" in g.not_enforced["words"]

@@ -181,6 +181,9 @@ class Shape:
     """At least this many ``*highlighted*`` spans in the free text."""
     placeholders: int = 0
     """At least this many ``[placeholders]`` in the free text."""
+    keywords: tuple[str, ...] = ()
+    """Words or phrases the free text holds, one mark each (a keyword wanted twice is
+    there twice)."""
     first_words: tuple[tuple[int, str], ...] = ()
     """``blocks`` content: (paragraph number from 1, the word it starts with)."""
 
@@ -252,7 +255,10 @@ class Shape:
                 return f"the JSON key {first!r} has no letter to satisfy the case rule"
         if self.min_words and self.content in ("json", "choice"):
             return f"a {self.content} answer cannot be held to a number of words"
-        if (self.highlights or self.placeholders) and self.content != "text":
+        for keyword in dict.fromkeys(self.keywords):
+            if why := self.fixed_text_problem(keyword, f"the keyword {keyword[:20]!r}"):
+                return why
+        if (self.highlights or self.placeholders or self.keywords) and self.content != "text":
             return f"marks in {self.content} are not written by this grammar"
         if self.content == "blocks":
             if self.title or self.postscript is not None:
@@ -350,6 +356,28 @@ def _at_least(field_name: Literal["highlights", "placeholders"], arg: str) -> Ru
     return rule
 
 
+def _existence(shape: Shape, p: Mapping[str, Any]) -> Shape:
+    return _with_keywords(shape, [str(k) for k in p["keywords"]])
+
+
+def _frequency(shape: Shape, p: Mapping[str, Any]) -> Shape:
+    if p["relation"] != "at least":
+        raise _Conflict("a grammar holds only a least number of a keyword")
+    return _with_keywords(shape, [str(p["keyword"])] * int(p["frequency"]))
+
+
+def _with_keywords(shape: Shape, wanted: list[str]) -> Shape:
+    """`shape` with enough marks for each keyword to appear as often as in `wanted`."""
+    added = list(shape.keywords)
+    for keyword in dict.fromkeys(wanted):
+        if not keyword.strip() or "\n" in keyword:
+            raise _Conflict(f"the keyword {keyword[:20]!r} is not text a grammar writes")
+        added += [keyword] * max(0, wanted.count(keyword) - shape.keywords.count(keyword))
+    if len(added) > MAX_MARKS:
+        raise _Conflict(f"more than {MAX_MARKS} keywords is past what a grammar is given")
+    return replace(shape, keywords=tuple(added))
+
+
 def _nth_first_word(shape: Shape, p: Mapping[str, Any]) -> Shape:
     word, n, nth = str(p["first_word"]), int(p["num_paragraphs"]), int(p["nth_paragraph"])
     if not re.fullmatch(r"[a-z0-9][a-z0-9'_-]*", word) or "'" in word:
@@ -384,6 +412,8 @@ RULES: Mapping[str, Rule] = {
     "detectable_content:number_placeholders": _at_least("placeholders", "num_placeholders"),
     "length_constraints:nth_paragraph_first_word": _nth_first_word,
     "combination:two_responses": _two_responses,
+    "keywords:existence": _existence,
+    "keywords:frequency": _frequency,
 }
 """Validator name -> how its requirement shapes the answer. Aliases (``no_commas``,
 ``lowercase``, ...) are looked up under their IFEval id."""
@@ -642,15 +672,19 @@ def _content_rules(shape: Shape, rules: dict[str, str]) -> str:
         _text(rules, "lastreply", shape.letters, shape.chars, each, least)
         return 'reply "\\n******\\n" lastreply'
     marks = ["hl"] * shape.highlights + ["ph"] * shape.placeholders
+    for keyword in shape.keywords:
+        name = f"kw{list(dict.fromkeys(shape.keywords)).index(keyword)}"
+        rules[name] = gbnf_literal(shape.cased(keyword))
+        marks.append(name)
     if not marks:
         return _text(rules, "text", shape.letters, shape.chars, cap, shape.min_words)
     return _marked_text(shape, rules, marks)
 
 
 def _marked_text(shape: Shape, rules: dict[str, str], marks: list[str]) -> str:
-    """Free text with `marks` (``*highlights*`` then ``[placeholders]``) in it: runs of
-    text that cannot hold a star or a bracket, each bounded, so the marks come before
-    the token limit."""
+    """Free text with `marks` (``*highlights*``, ``[placeholders]``, then keywords) in
+    it: runs of text (without a star when there are highlights, a bracket when there are
+    placeholders), each bounded, so the marks come before the token limit."""
     line = shape.chars.minus("\n")
     inside = shape.letters.intersect(line)
     if "hl" in marks:
