@@ -382,6 +382,10 @@ def test_free_text_is_bounded_so_the_answer_finishes_before_the_token_limit() ->
     assert free.accepts("One two three four\n\n")
     assert not free.accepts("One two three four five")
     assert not free.accepts("One two three four\n\n\n")
+    # nor along its last word, nor with a run of newlines
+    assert free.accepts("One two " + "x" * 40)
+    assert not free.accepts("One two " + "x" * 41)
+    assert not free.accepts("One" + "\n" * 7 + "two")
     # no bound given: none
     assert grammar_of([E("a", "no_commas")]).accepts("One two three four five six seven")
     # an "at least N words" requirement raises the bound

@@ -604,20 +604,24 @@ def _text(
     if not min_words and words is None:
         rules[name] = f"{first.gbnf()} {chars.gbnf()}*"
         return name
-    parts = [f"{first.gbnf()} {word.gbnf()}*"]
+    # Every run is bounded too: a model past its last word would otherwise go on along
+    # it ("earlyearlyearly...") or with newlines, to the token limit.
+    sp, wd = f"{space.gbnf()}{{1,{SPACE_CHARS}}}", word.gbnf()
+    w0, w1 = f"{wd}{{0,{WORD_CHARS}}}", f"{wd}{{1,{WORD_CHARS}}}"
+    parts = [f"{first.gbnf()} {w0}"]
     if min_words and alnum.ranges:
-        # Words holding a letter or a digit (what IFEval counts), words without one
-        # (a dash) between them; the first word counts too: it starts with a letter or
-        # a digit, or holds one further on.
-        sp, wd, pre = space.gbnf(), word.gbnf(), word.minus(ALNUM)
-        junk = f"({sp}+ {pre.gbnf()}+)* " if pre.ranges else ""
-        lead = f"{pre.gbnf()}* " if pre.ranges else ""
-        rules[f"{name}mw"] = f"{junk}{sp}+ {lead}{alnum.gbnf()} {wd}*"
+        # Words holding a letter or a digit (what IFEval counts), a few words without one
+        # (a dash) between them; the first word counts too: it starts with a letter or a
+        # digit, or holds one further on.
+        pre = word.minus(ALNUM)
+        p0 = f"{pre.gbnf()}{{0,{WORD_CHARS}}} " if pre.ranges else ""
+        junk = f"({sp} {pre.gbnf()}{{1,{WORD_CHARS}}}){{0,3}} " if pre.ranges else ""
+        rules[f"{name}mw"] = f"{junk}{sp} {p0}{alnum.gbnf()} {w0}"
         starts = []
         if (at := first.intersect(ALNUM)).ranges:
-            starts.append(f"{at.gbnf()} {wd}*")
+            starts.append(f"{at.gbnf()} {w0}")
         if (at := first.minus(ALNUM)).ranges:
-            starts.append(f"{at.gbnf()} {lead}{alnum.gbnf()} {wd}*")
+            starts.append(f"{at.gbnf()} {p0}{alnum.gbnf()} {w0}")
         parts = ["(" + " | ".join(starts) + ")"]
         if min_words > 1:
             parts.append(f"{name}mw" + ("" if min_words == 2 else f"{{{min_words - 1}}}"))
@@ -626,7 +630,7 @@ def _text(
     else:
         extra = max(0, words - min_words)
         if extra:
-            rules[f"{name}ww"] = f"{space.gbnf()}+ {word.gbnf()}+"
+            rules[f"{name}ww"] = f"{sp} {w1}"
             parts.append(f"{name}ww{{0,{extra}}}")
         parts.append(f"{space.gbnf()}{{0,2}}")  # then what follows, or the end
     rules[name] = " ".join(parts)
@@ -740,6 +744,10 @@ def _first_word_literal(shape: Shape, word: str) -> str:
 
 MIN_PART_WORDS = 8
 """The fewest words a bounded bullet point or paragraph may hold."""
+WORD_CHARS = 40
+"""Bounded free text: at most this many characters in one word (a run of non-space)."""
+SPACE_CHARS = 6
+"""Bounded free text: at most this many spaces, tabs or newlines in a row."""
 MARK_WORDS = 10
 """At most this many words (after the first) in a ``*highlight*``: it must be closed."""
 PLACEHOLDER_WORDS = 3
