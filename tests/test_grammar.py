@@ -295,6 +295,33 @@ CASES: list[tuple[str, list[ExactRequirement], list[str], list[str]]] = [
         ["WE SELL IN HAMBURG.", "WE SELL IN BREMEN, NOW."],
     ),
     (
+        "forbidden words",
+        [E("a", "keywords:forbidden_words", {"forbidden_words": ["can", "ride"]})],
+        ["Emma rides a bike; she cannot stop.", "Scan the candy: it rode off, Riders."],
+        ["She can ride.", "CAN you?", "well-can", "Ride on", "I can't"],
+    ),
+    (
+        "forbidden words, lowercase, at least six words, two highlights",
+        [
+            E("a", "keywords:forbidden_words", {"forbidden_words": ["station", "bus"]}),
+            E("b", "lowercase"),
+            E("c", "length_constraints:number_words", {"relation": "at least", "num_words": 6}),
+            E("d", "detectable_format:number_highlighted_sections", {"num_highlights": 2}),
+        ],
+        ["the old *coach* came to the *stop* at nine."],
+        ["the *bus* came to the *stop* at nine.", "the *coach* came to the stop."],
+    ),
+    (
+        "forbidden words in bullet points with an end phrase",
+        [
+            E("a", "keywords:forbidden_words", {"forbidden_words": ["sea"]}),
+            E("b", "detectable_format:number_bullet_lists", {"num_bullets": 2}),
+            E("c", "startend:end_checker", END),
+        ],
+        ["* The ocean is wide.\n* Seas are deep. Is there anything else I can help with?"],
+        ["* The sea is wide.\n* It is deep. Is there anything else I can help with?"],
+    ),
+    (
         "lowercase JSON without commas",
         [E("a", "json"), E("b", "lowercase"), E("c", "no_commas")],
         ['{"sea": "wide"}', '{"sea": {"depth": [true]}}'],
@@ -358,6 +385,17 @@ def test_what_it_cannot_express_it_says_and_leaves_out() -> None:
     assert g.enforced == ("json", "low")
     assert set(g.not_enforced) == {"end", "words", "mine", "fewer", "kw", "up", "bad"}
     assert "least" in g.not_enforced["fewer"]
+    # a forbidden word in what the grammar must write, or that free text could complete
+    for fixed, why in (
+        (E("end", "startend:end_checker", {"end_phrase": "Can I help?"}), "holds"),
+        (E("kw", "keywords:existence", {"keywords": ["n"]}), "join"),
+        (E("kw", "keywords:existence", {"keywords": ["ca"]}), "join"),
+    ):
+        g3 = requirements_grammar(
+            [E("no", "keywords:forbidden_words", {"forbidden_words": ["can"]}), fixed]
+        )
+        assert g3 is not None and g3.enforced == ("no",)
+        assert why in g3.not_enforced[fixed.name]
     assert "JSON" in g.not_enforced["end"]
     assert "number of words" in g.not_enforced["words"]
     assert "lowercase and all capitals" in g.not_enforced["up"]

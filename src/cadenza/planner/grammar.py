@@ -184,6 +184,9 @@ class Shape:
     keywords: tuple[str, ...] = ()
     """Words or phrases the free text holds, one mark each (a keyword wanted twice is
     there twice)."""
+    avoid: tuple[str, ...] = ()
+    """Words (lowercase letters and digits) no free text may hold as a whole word, in any
+    case: free text is written as runs of letters and digits none of which is one."""
     first_words: tuple[tuple[int, str], ...] = ()
     """``blocks`` content: (paragraph number from 1, the word it starts with)."""
 
@@ -221,9 +224,28 @@ class Shape:
         """Why `text` (as the case rule writes it) cannot appear in the answer, if it cannot."""
         bad = sorted({c for c in self.cased(text) if c not in self.chars})
         if not bad:
-            return None
+            return self._avoid_problem(self.cased(text), what)
         shown = ", ".join(repr(c) for c in bad[:3])
         return f"{what} holds {shown}, which the other requirements forbid"
+
+    def _avoid_problem(self, text: str, what: str) -> str | None:
+        """Why fixed `text` next to free text could hold a forbidden word, if it could:
+        it holds one, or it starts (ends) with letters that end (start) one."""
+        if not self.avoid:
+            return None
+        runs = re.findall(r"[A-Za-z0-9]+", text)
+        lead = runs[0].lower() if runs and text[:1].isalnum() else ""
+        tail = runs[-1].lower() if runs and text[-1:].isalnum() else ""
+        for word in self.avoid:
+            if word in (r.lower() for r in runs):
+                return f"{what} holds the forbidden word {word!r}"
+            if text.isalnum() and text.lower() in word:
+                return f"{what} could join the free text into the forbidden word {word!r}"
+            if (lead and lead != word and word.endswith(lead)) or (
+                tail and tail != word and word.startswith(tail)
+            ):
+                return f"{what} could join the free text into the forbidden word {word!r}"
+        return None
 
     # -- consistency ----------------------------------------------------------------------
     def problem(self) -> str | None:
@@ -253,6 +275,11 @@ class Shape:
             first = self.json_keys[0]
             if not any(c in self.letters for c in first):
                 return f"the JSON key {first!r} has no letter to satisfy the case rule"
+        if self.avoid and self.content in ("json", "choice"):
+            return f"a {self.content} answer is not written as free text without words"
+        for index, word in self.first_words:
+            if why := self.fixed_text_problem(word, f"the first word of paragraph {index}"):
+                return why
         if self.min_words and self.content in ("json", "choice"):
             return f"a {self.content} answer cannot be held to a number of words"
         for keyword in dict.fromkeys(self.keywords):
@@ -378,6 +405,16 @@ def _with_keywords(shape: Shape, wanted: list[str]) -> Shape:
     return replace(shape, keywords=tuple(added))
 
 
+def _forbidden(shape: Shape, p: Mapping[str, Any]) -> Shape:
+    words = [str(w).lower() for w in p["forbidden_words"]]
+    for word in words:
+        if not re.fullmatch(r"[a-z0-9]+", word):
+            raise _Conflict(f"the forbidden word {word[:20]!r} is not letters and digits only")
+        if len(word) > WORD_CHARS:
+            raise _Conflict(f"the forbidden word {word[:20]!r} is longer than a grammar word")
+    return replace(shape, avoid=tuple(dict.fromkeys((*shape.avoid, *words))))
+
+
 def _nth_first_word(shape: Shape, p: Mapping[str, Any]) -> Shape:
     word, n, nth = str(p["first_word"]), int(p["num_paragraphs"]), int(p["nth_paragraph"])
     if not re.fullmatch(r"[a-z0-9][a-z0-9'_-]*", word) or "'" in word:
@@ -414,6 +451,7 @@ RULES: Mapping[str, Rule] = {
     "combination:two_responses": _two_responses,
     "keywords:existence": _existence,
     "keywords:frequency": _frequency,
+    "keywords:forbidden_words": _forbidden,
 }
 """Validator name -> how its requirement shapes the answer. Aliases (``no_commas``,
 ``lowercase``, ...) are looked up under their IFEval id."""
@@ -554,7 +592,14 @@ def render(shape: Shape) -> str:
         parts.append(gbnf_literal(shape.cased(shape.repeat) + "\n"))
     if shape.title:
         title = chars.minus("\n<>")
-        _text(rules, "titletext", shape.letters.intersect(title), title, TITLE_WORDS)
+        _text(
+            rules,
+            "titletext",
+            shape.letters.intersect(title),
+            title,
+            TITLE_WORDS,
+            avoid=shape.avoid,
+        )
         rules["title"] = '"<<" titletext ">>" "\\n"'
         parts.append("title")
     # Free text is bounded: what must follow it (an end phrase, a quote, a postscript) comes
@@ -564,7 +609,7 @@ def render(shape: Shape) -> str:
     if shape.postscript is not None:
         marker = gbnf_literal(shape.cased(shape.postscript) + " ")
         words = min(POSTSCRIPT_WORDS, shape.max_words) if shape.max_words else None
-        _text(rules, "pstext", shape.letters.intersect(line), line, words)
+        _text(rules, "pstext", shape.letters.intersect(line), line, words, avoid=shape.avoid)
         parts.append(f'"\\n\\n" {marker} pstext')
     if shape.end is not None:
         parts.append(gbnf_literal(shape.cased(shape.end)))
@@ -592,6 +637,7 @@ def _text(
     chars: CharSet,
     words: int | None,
     min_words: int = 0,
+    avoid: Sequence[str] = (),
 ) -> str:
     """Add rule `name`: text starting with a character of `first`, then any of `chars`;
     with `min_words`, at least that many more words holding a letter or a digit (each
@@ -599,6 +645,8 @@ def _text(
     of non-space characters) in all, so that what must follow it comes before the token
     limit. Repetitions go through named rules: llama.cpp refuses an inline group
     repeated a few hundred times, not a rule name repeated up to `MAX_BOUND_WORDS`."""
+    if avoid:
+        return _text_avoiding(rules, name, first, chars, words, min_words, avoid)
     space, word = chars.intersect(SPACE), chars.minus(SPACE)
     alnum = word.intersect(ALNUM)
     if not min_words and words is None:
@@ -658,22 +706,22 @@ def _content_rules(shape: Shape, rules: dict[str, str]) -> str:
     if shape.content == "bullets":
         line = shape.chars.minus("\n")
         first = shape.letters.intersect(line)
-        _text(rules, "item", first, line, each, least)
-        _text(rules, "lastitem", first, line, each, least)
+        _text(rules, "item", first, line, each, least, avoid=shape.avoid)
+        _text(rules, "lastitem", first, line, each, least, avoid=shape.avoid)
         return '"* " item "\\n" ' * (n - 1) + '"* " lastitem'
     if shape.content == "paragraphs":
         para = shape.chars
         first = shape.letters.intersect(para)
-        _text(rules, "para", first, para, each, least)
-        _text(rules, "lastpara", first, para, each, least)
+        _text(rules, "para", first, para, each, least, avoid=shape.avoid)
+        _text(rules, "lastpara", first, para, each, least, avoid=shape.avoid)
         return 'para "\\n***\\n" ' * (n - 1) + "lastpara"
     if shape.content == "blocks":
         return _blocks_rules(shape, rules, n, each, least)
     if shape.content == "two":
         least = _share(shape.min_words, 2)
         each = max(MIN_PART_WORDS, cap // 2, least + MIN_PART_WORDS) if cap else None
-        _text(rules, "reply", shape.letters, shape.chars, each, least)
-        _text(rules, "lastreply", shape.letters, shape.chars, each, least)
+        _text(rules, "reply", shape.letters, shape.chars, each, least, avoid=shape.avoid)
+        _text(rules, "lastreply", shape.letters, shape.chars, each, least, avoid=shape.avoid)
         return 'reply "\\n******\\n" lastreply'
     marks = ["hl"] * shape.highlights + ["ph"] * shape.placeholders
     for keyword in shape.keywords:
@@ -681,7 +729,9 @@ def _content_rules(shape: Shape, rules: dict[str, str]) -> str:
         rules[name] = gbnf_literal(shape.cased(keyword))
         marks.append(name)
     if not marks:
-        return _text(rules, "text", shape.letters, shape.chars, cap, shape.min_words)
+        return _text(
+            rules, "text", shape.letters, shape.chars, cap, shape.min_words, avoid=shape.avoid
+        )
     return _marked_text(shape, rules, marks)
 
 
@@ -692,17 +742,17 @@ def _marked_text(shape: Shape, rules: dict[str, str], marks: list[str]) -> str:
     line = shape.chars.minus("\n")
     inside = shape.letters.intersect(line)
     if "hl" in marks:
-        _text(rules, "hltext", inside, line, MARK_WORDS)
+        _text(rules, "hltext", inside, line, MARK_WORDS, avoid=shape.avoid)
         rules["hl"] = '"*" hltext "*"'
     if "ph" in marks:
-        _text(rules, "phtext", inside, line, PLACEHOLDER_WORDS)
+        _text(rules, "phtext", inside, line, PLACEHOLDER_WORDS, avoid=shape.avoid)
         rules["ph"] = '"[" phtext "]"'
     runs = len(marks) + 1
     least = _share(shape.min_words, runs)
     each = max(MARKED_RUN_WORDS, (shape.max_words or 0) // runs, least + MIN_PART_WORDS)
-    _text(rules, "lead", shape.letters, shape.chars, each, least)
-    _text(rules, "run", shape.chars, shape.chars, each, least)
-    _text(rules, "lastrun", shape.chars, shape.chars, each, least)
+    _text(rules, "lead", shape.letters, shape.chars, each, least, avoid=shape.avoid)
+    _text(rules, "run", shape.chars, shape.chars, each, least, avoid=shape.avoid)
+    _text(rules, "lastrun", shape.chars, shape.chars, each, least, avoid=shape.avoid)
     body = ["lead"]
     for index, mark in enumerate(marks):
         body += [mark, "lastrun?" if index == len(marks) - 1 else "run"]
@@ -715,12 +765,12 @@ def _blocks_rules(shape: Shape, rules: dict[str, str], n: int, each: int | None,
     """`n` one-line paragraphs divided by a blank line; some start with a fixed word."""
     line = shape.chars.minus("\n")
     first = shape.letters.intersect(line)
-    _text(rules, "blk", first, line, each, least)
-    _text(rules, "lastblk", first, line, each, least)
+    _text(rules, "blk", first, line, each, least, avoid=shape.avoid)
+    _text(rules, "lastblk", first, line, each, least, avoid=shape.avoid)
     fixed = dict(shape.first_words)
     stops = CharSet.of(".?!" if shape.no_comma else ".,?!").intersect(line)
-    _text(rules, "blkrest", first, line, each, max(0, least - 1))
-    _text(rules, "lastblkrest", first, line, each, max(0, least - 1))
+    _text(rules, "blkrest", first, line, each, max(0, least - 1), avoid=shape.avoid)
+    _text(rules, "lastblkrest", first, line, each, max(0, least - 1), avoid=shape.avoid)
     out = []
     for index in range(1, n + 1):
         last = index == n
@@ -742,6 +792,112 @@ def _first_word_literal(shape: Shape, word: str) -> str:
     return head + (f" {gbnf_literal(word[1:])}" if len(word) > 1 else "")
 
 
+def _text_avoiding(
+    rules: dict[str, str],
+    name: str,
+    first: CharSet,
+    chars: CharSet,
+    words: int | None,
+    min_words: int,
+    avoid: Sequence[str],
+) -> str:
+    """`_text` whose words hold none of the `avoid` words as a whole word (IFEval's
+    ``\\bword\\b``, any case): every word is written as runs of ASCII letters and
+    digits (none of them one of those words, `_avoid_run`) between other characters,
+    so no two runs touch. Runs are split more finely than IFEval's ``\\w+`` (at ``_``
+    and non-ASCII letters): that only forbids more."""
+    space, word = chars.intersect(SPACE), chars.minus(SPACE)
+    al, na = word.intersect(ALNUM), word.minus(ALNUM)
+    sp = f"{space.gbnf()}{{1,{SPACE_CHARS}}}"
+    # text that may start with a space (between two marks) starts with a few, then a word
+    lead = (
+        f"{first.intersect(SPACE).gbnf()}{{0,{SPACE_CHARS}}} "
+        if first.intersect(SPACE).ranges
+        else ""
+    )
+    first = first.minus(SPACE)
+    run, frun = _avoid_run(rules, f"{name}ar", al, avoid), None
+    if (first_al := first.intersect(al)).ranges:
+        frun = _avoid_run(rules, f"{name}far", first_al, avoid, rest=al)
+    nas = [f"{na.gbnf()}{{0,{WORD_CHARS}}}", f"{na.gbnf()}{{1,{WORD_CHARS}}}"] if na.ranges else []
+    tail = f"({nas[1]} {run}){{0,{RUNS_PER_WORD}}} {nas[0]}" if nas else ""
+    # a word holding a run; a word that is all other characters; the first word
+    rules[f"{name}aw"] = f"{nas[0] if nas else ''} {run} {tail}".strip()
+    rules[f"{name}wd"] = f"{nas[1]} | {name}aw" if nas else f"{name}aw"
+    firsts = []
+    if frun is not None:
+        firsts.append(f"{frun} {tail}".strip())
+    if nas and (first_na := first.intersect(na)).ranges:
+        firsts.append(f"{first_na.gbnf()} {nas[0]} ({run} {tail})?")
+    if not firsts:
+        raise ValueError("free text needs a first character")  # the shape never asks this
+    first_word = "(" + " | ".join(firsts) + ")"
+    if min_words:
+        # counted words hold a run; the first one counts when it holds one
+        rules[f"{name}mw"] = (f"({sp} {nas[1]}){{0,3}} " if nas else "") + f"{sp} {name}aw"
+        counted = [f"{frun} {tail}".strip()] if frun is not None else []
+        if nas and (first_na := first.intersect(na)).ranges:
+            counted.append(f"{first_na.gbnf()} {nas[0]} {run} {tail}".strip())
+        parts = ["(" + " | ".join(counted) + ")"] if counted else [first_word, f"{name}mw"]
+        if min_words > 1:
+            parts.append(f"{name}mw" + ("" if min_words == 2 else f"{{{min_words - 1}}}"))
+    else:
+        parts = [first_word]
+    if words is None:
+        parts.append(f"({sp} {name}wd)* {space.gbnf()}{{0,{SPACE_CHARS}}}")
+    else:
+        extra = max(0, words - min_words)
+        if extra:
+            rules[f"{name}ww"] = f"{sp} {name}wd"
+            parts.append(f"{name}ww{{0,{extra}}}")
+        parts.append(f"{space.gbnf()}{{0,2}}")
+    rules[name] = lead + " ".join(parts)
+    return name
+
+
+def _avoid_run(
+    rules: dict[str, str],
+    name: str,
+    start: CharSet,
+    avoid: Sequence[str],
+    *,
+    rest: CharSet | None = None,
+) -> str:
+    """Rule `name`: a run of letters and digits (its first from `start`, the others from
+    `rest`, default `start`; at most `WORD_CHARS`) that is none of the `avoid` words in
+    any case. One rule per node of the words' trie: at each, the run may stop (unless
+    the letters so far are a forbidden word), take a character no forbidden word takes
+    there (then anything), or follow a forbidden word one more letter."""
+    rest = rest or start
+    any_tail = f"{rest.gbnf()}{{0,{WORD_CHARS - 1}}}"
+    nodes: dict[str, str] = {}
+
+    def node(prefix: str, allowed: CharSet) -> str:
+        if prefix in nodes:
+            return nodes[prefix]
+        rule = f"{name}{len(nodes)}" if prefix else name
+        nodes[prefix] = rule
+        nexts = sorted(
+            {w[len(prefix)] for w in avoid if w.startswith(prefix) and len(w) > len(prefix)}
+        )
+        alts = []
+        if prefix and prefix not in avoid:
+            alts.append("")  # the run may end here: it is no forbidden word
+        steps = CharSet.of("".join(c + c.upper() for c in nexts))
+        if (other := allowed.minus(steps)).ranges:
+            alts.append(f"{other.gbnf()} {any_tail}")
+        for c in nexts:
+            if (edge := allowed.intersect(CharSet.of(c + c.upper()))).ranges:
+                alts.append(f"{edge.gbnf()} {node(prefix + c, rest)}")
+        rules[rule] = " | ".join(alts) if alts else '""'
+        return rule
+
+    return node("", start)
+
+
+RUNS_PER_WORD = 6
+"""At most this many runs of letters and digits in one word of text that avoids words
+(``well-being`` is two, ``e.g.`` two)."""
 MIN_PART_WORDS = 8
 """The fewest words a bounded bullet point or paragraph may hold."""
 WORD_CHARS = 40
