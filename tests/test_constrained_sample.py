@@ -277,3 +277,29 @@ async def test_a_long_answer_held_to_its_words_gets_the_tokens_to_write_them() -
         options=options(),
     )
     assert not grammar_requests(model2)
+
+
+def test_the_output_cap_covers_the_most_words_the_grammar_lets_through() -> None:
+    """300 words with three highlights: the runs between the highlights may hold more
+    than their share, so the cap is sized on the most words the grammar allows, not the
+    least (a call capped at 512 tokens was cut off before its third highlight)."""
+    from cadenza.planner.constrained import output_cap
+    from cadenza.planner.grammar import most_words
+
+    settings = SearchSettings()
+    reqs = [
+        ExactRequirement(
+            "w", "length_constraints:number_words", {"relation": "at least", "num_words": 300}
+        ),
+        ExactRequirement(
+            "h", "detectable_format:number_highlighted_sections", {"num_highlights": 3}
+        ),
+    ]
+    g = requirements_grammar(reqs, max_words=settings.constrained_max_words)
+    assert g is not None and g.enforced == ("w", "h")
+    most = most_words(g.shape)
+    assert most is not None and most > 300 + 20
+    assert output_cap(settings, g) >= most * settings.tokens_per_word > 512
+    # without a least number of words, the usual cap
+    plain = requirements_grammar(reqs[1:], max_words=settings.constrained_max_words)
+    assert plain is not None and output_cap(settings, plain) == settings.max_output_tokens

@@ -31,7 +31,7 @@ from ..task import Task
 from ..validators.base import Validator
 from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView, write_answer
 from .costs import CostModel
-from .grammar import ExactRequirement, RequirementGrammar, requirements_grammar
+from .grammar import ExactRequirement, RequirementGrammar, most_words, requirements_grammar
 from .settings import SearchSettings
 from .state import Candidate, RunState
 
@@ -75,9 +75,13 @@ def words_affordable(settings: SearchSettings, task: Task) -> int | None:
 
 
 def output_cap(settings: SearchSettings, grammar: RequirementGrammar) -> int:
-    """The output cap of a call under `grammar`: `max_output_tokens`, or what the words
-    it holds the answer to need, if more."""
-    need = grammar.shape.min_words * settings.tokens_per_word + LONG_ANSWER_MARGIN
+    """The output cap of a call under `grammar`: `max_output_tokens`, or, for an answer
+    held to at least N words, what the most words the grammar then lets through need,
+    if more (the ledger still caps it at what the budget left can pay for)."""
+    if not grammar.shape.min_words:
+        return settings.max_output_tokens
+    words = most_words(grammar.shape) or grammar.shape.min_words
+    need = words * settings.tokens_per_word + LONG_ANSWER_MARGIN
     return max(settings.max_output_tokens, int(need))
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "ExactRequirement",
     "RequirementGrammar",
     "gbnf_literal",
+    "most_words",
     "requirements_grammar",
 ]
 
@@ -688,6 +689,29 @@ def _text(
 def _share(total: int, n: int) -> int:
     """Each of `n` parts' share of `total` words, rounded up."""
     return -(-total // max(1, n))
+
+
+def most_words(shape: Shape) -> int | None:
+    """The most words (runs of non-space characters) an answer of `shape` can hold, or
+    None when its free text is unbounded (or it is JSON or a fixed answer)."""
+    cap = shape.max_words
+    if cap is None or shape.content in ("json", "choice"):
+        return None
+    fixed = sum(len(t.split()) for t in (shape.repeat, shape.end) if t)
+    fixed += (TITLE_WORDS + 1) * shape.title
+    fixed += (POSTSCRIPT_WORDS + 2) * (shape.postscript is not None)
+    n = 2 if shape.content == "two" else max(1, shape.count)
+    if shape.content != "text":
+        each = max(MIN_PART_WORDS, cap // n, _share(shape.min_words, n) + MIN_PART_WORDS)
+        return fixed + n * (each + 1)
+    marks = shape.highlights + shape.placeholders + len(shape.keywords)
+    if not marks:
+        return fixed + cap + 1
+    runs = marks + 1
+    each = max(MARKED_RUN_WORDS, cap // runs, _share(shape.min_words, runs) + MIN_PART_WORDS)
+    fixed += shape.highlights * (MARK_WORDS + 1) + shape.placeholders * (PLACEHOLDER_WORDS + 1)
+    fixed += sum(len(k.split()) for k in shape.keywords)
+    return fixed + runs * (each + 1)
 
 
 def _content_rules(shape: Shape, rules: dict[str, str]) -> str:
