@@ -4,7 +4,10 @@ requirements, on the models that enforce grammars while decoding.
 The grammar (`grammar.requirements_grammar`) combines every requirement with a code
 check it can express: no commas, one case, double quotes around the answer, an end
 phrase, a JSON object, N bullet points or paragraphs, a title, a postscript, the
-repeated request, IFEval's fixed answers. The kind exists in a run only when such a
+repeated request, IFEval's fixed answers, at least N words, highlights, placeholders,
+keywords, forbidden words, two responses, a paragraph's first word. An answer held to
+at least N words may write what they need (`output_cap`; an N the budget cannot pay for
+in one call is left out of the grammar). The kind exists in a run only when such a
 grammar exists, `SearchSettings.constrain` is on, the task has no output type (whose
 schema already constrains every sample), and at least one of the task's models says it
 `supports` the grammar; then the policy weighs it with the other kinds by what it has

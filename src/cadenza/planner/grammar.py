@@ -9,10 +9,13 @@
     g.not_enforced  # {requirement name: why the grammar does not hold it}
 
 A grammar describes an answer as one *shape*: an optional opening quote, the repeated
-request, a title line, the *content* (free text, bullet points, paragraphs divided by
-``***``, a JSON object, or one of IFEval's fixed answers), a postscript, the end phrase,
-and the closing quote, in that order, every free character drawn from one *alphabet*
-(no commas; only lowercase or only capital ASCII letters). `RULES` is the table: one
+request, a title line, the *content* (free text with its ``*highlights*``,
+``[placeholders]`` and keywords, bullet points, paragraphs divided by ``***``, paragraphs
+divided by blank lines with given first words, two responses divided by ``******``, a
+JSON object, or one of IFEval's fixed answers), a postscript, the end phrase, and the
+closing quote, in that order, every free character drawn from one *alphabet* (no commas;
+only lowercase or only capital ASCII letters), with at least so many words, and no
+forbidden word (`gbnf.text_rule` writes the free text). `RULES` is the table: one
 entry per validator name says what its requirement changes in the shape. Requirements
 are applied in the order given (mandatory first is the caller's choice); one that
 contradicts what the grammar already holds (a JSON answer that must also end with a
@@ -20,8 +23,9 @@ phrase, an end phrase with a comma when commas are forbidden) is left out, with 
 reason, and cadenza's validation decides it as always.
 
 Every text the grammar accepts passes the checks it enforces (tests/test_grammar.py
-holds the proof by example, with the real checkers), with one exception a grammar cannot
-help: IFEval's case checks also want langdetect to call the text English (or not know).
+holds the proof by example, with the real checkers), with two exceptions a grammar cannot
+help: IFEval's case checks also want langdetect to call the text English (or not know),
+and its two responses must differ.
 The grammar is narrower than the checks on purpose: a case rule keeps to ASCII, free text
 starts with a letter, a JSON answer is an object, bullet points are the whole answer.
 
