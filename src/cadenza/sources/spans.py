@@ -245,7 +245,8 @@ def candidate_spans(
             if span_kind not in wanted:
                 continue
             own = set(content_words(span))
-            if latin and not any("a" <= ch.lower() <= "z" for ch in span):
+            letters = [ch for ch in span if ch.isalpha()]
+            if latin and letters and not any("a" <= ch.lower() <= "z" for ch in letters):
                 continue  # another script than the question's: a gloss, not the answer
             if not own or own <= asked:
                 continue  # the question already says it
