@@ -26,6 +26,7 @@ from typing import Literal
 
 from .checks import content_words
 from .evidence import Source
+from .hops import NOT_A_NAME_START as _NOT_A_NAME_START
 from .hops import entities, name_words
 from .prompts import is_polar_question
 
@@ -186,14 +187,36 @@ def _spans_in(sentence: str) -> list[tuple[str, str]]:
     out += [(d, "date") for d in dates]
     masked = _DATE.sub(" ", sentence)
     out += [(m.group(0), "number") for m in _NUMBER.finditer(masked)]
-    for name in entities(sentence):
-        name = _POSSESSIVE.sub("", name).strip(" ,")
-        if not any(ch.isalpha() for ch in name) or _DATE.search(name):
-            continue  # a date is a date (found above), not a name
-        # "an American film director": a word that names a people, used as an adjective
-        adjective = _DEMONYM.match(name) and re.search(rf"\b{re.escape(name)}\s+[a-z]", sentence)
-        out.append((name, "demonym" if adjective else "name"))
+    for found in entities(sentence):
+        for name in _parts(found):
+            if not any(ch.isalpha() for ch in name) or _DATE.search(name):
+                continue  # a date is a date (found above), not a name
+            # "an American film director": a word that names a people, used as an adjective
+            adjective = _DEMONYM.match(name) and re.search(
+                rf"\b{re.escape(name)}\s+[a-z]", sentence
+            )
+            if " " not in name and sentence.startswith(name) and not adjective:
+                continue  # a sentence's first word ("Additional", "Established")
+            out.append((name, "demonym" if adjective else "name"))
     return out
+
+
+def _parts(name: str) -> list[str]:
+    """A name as a candidate, cleaned, and the names a list of them holds: "Frank
+    Sinatra and Nancy Sinatra" -> both; "In MLB" -> "MLB"; "Titans." -> "Titans"."""
+    name = _POSSESSIVE.sub("", name).strip(" ,")
+    words = name.split()
+    while words and words[0] in _NOT_A_NAME_START:
+        words = words[1:]  # "Before Oklahoma", "In MLB", "No Belgian"
+    name = " ".join(words)
+    if name.endswith(".") and len(words[-1]) > 4 and "." not in words[-1][:-1]:
+        name = name[:-1]  # a sentence's full stop, not an abbreviation's
+    if not name or (len(words) == 1 and name.endswith(".")):
+        return []  # "St.", "Mr."
+    pieces = [p.strip() for p in re.split(r",\s+|\s+and\s+|\s+&\s+", name) if p.strip()]
+    if len(pieces) > 1 and all(p[:1].isupper() for p in pieces):
+        return [*pieces, name] if len(pieces) == 2 and len(words) <= 4 else pieces
+    return [name]
 
 
 def candidate_spans(
