@@ -62,6 +62,8 @@ def _source(label: str, title: str, text: str) -> Source:
         ("How many inhabitants does the country have?", "number"),
         ("Who directed the film?", "name"),
         ("Which American film director hosted the awards in 2002?", "name"),
+        ("What profession do Eric Ambler and Carol Shields share?", "category"),
+        ("What type of music does the band play?", "category"),
     ],
 )
 def test_the_answer_type_comes_from_the_question(question: str, kind: str) -> None:
@@ -142,6 +144,17 @@ def test_yes_no_and_options_cite_the_passages_about_what_the_question_names() ->
     assert [alternative(s) for s in yes_no] == ["yes [P2][P3]", "no [P2][P3]"]
     options = candidate_spans("Which genus has more species, Salvia or Arachis?", sources)
     assert [alternative(s) for s in options] == ["Salvia [P2][P3]", "Arachis [P3][P2]"]
+
+
+def test_a_category_question_gets_what_the_passages_say_their_subjects_are() -> None:
+    sources = [
+        _source("P1", "Eric Ambler", "Eric Ambler was an English author of thrillers."),
+        _source("P2", "Owls", "The barn owl is a nocturnal bird."),
+        _source("P3", "Carol Shields", "Carol Shields was an American-born Canadian author."),
+    ]
+    spans = candidate_spans("What profession do Eric Ambler and Carol Shields share?", sources)
+    assert spans[0].text == "author" and spans[0].labels == ("P1", "P3")
+    assert "bird" in [s.text for s in spans]
 
 
 def test_the_choice_grammar_allows_exactly_the_alternatives() -> None:

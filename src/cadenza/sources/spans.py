@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .checks import content_words
+from .checks import STOPWORDS, content_words
 from .evidence import Source
 from .hops import NOT_A_NAME_START as _NOT_A_NAME_START
 from .hops import entities, name_words
@@ -39,7 +39,7 @@ __all__ = [
     "question_options",
 ]
 
-AnswerType = Literal["yes_no", "choice", "date", "number", "name", "any"]
+AnswerType = Literal["yes_no", "choice", "date", "number", "name", "category", "any"]
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(
@@ -64,6 +64,19 @@ _NUMBER_ASK = re.compile(
     r"|\b(?:what|which)\s+(?:is\s+the\s+)?(?:number|population|capacity|age|amount|"
     r"length|height|area|size|percentage|rank)\b",
     re.IGNORECASE,
+)
+_CATEGORY_ASK = re.compile(
+    r"\b(?:what|which)\s+(?:(?:type|kind|sort|genre|form|style|field)s?\s+of\b|"
+    r"(?:profession|occupation|job|sport|genre|instrument|career)s?\b)",
+    re.IGNORECASE,
+)
+# "Eric Ambler was an English author of thrillers": what a thing is, said in its passage
+_DEFINITION = re.compile(
+    r"\b(?:is|was|are|were)\s+(?:an?|the|one\s+of\s+the)\s+([^,.;:()]{1,80})", re.IGNORECASE
+)
+_PHRASE_END = re.compile(
+    r"\s(?:by|in|of|from|for|with|who|that|which|and|or|to|at|on|based|directed|written|"
+    r"released|created|known|best|born|founded|published|produced)\b.*$"
 )
 _NAME_ASK = re.compile(r"^\s*(?:who|whom|whose|where)\b|\b(?:who|whom|whose)\b", re.IGNORECASE)
 _WH = re.compile(r"\b(?:which|what)\b", re.IGNORECASE)
@@ -129,6 +142,8 @@ def answer_type(question: str) -> AnswerType:
         return "choice"
     if is_polar_question(question):
         return "yes_no"
+    if _CATEGORY_ASK.search(question):
+        return "category"
     if _NUMBER_ASK.search(question):
         return "number"
     if _DATE_ASK.search(question):
@@ -244,6 +259,8 @@ def candidate_spans(
         return [Span(w, cite, 0.5, "yes_no") for w in ("yes", "no")]
     if kind == "choice":
         return _options(question, sources)
+    if kind == "category":
+        return _categories(question, sources, limit)
     asked = set(content_words(question))
     asked_names = " " + " ".join(name_words(question)) + " "
     if not asked:
@@ -295,6 +312,45 @@ def candidate_spans(
             continue  # a part of a better (or as good and longer) one: "Pérez", "Sergio Pérez"
         kept.append(cand)
     return kept[:limit]
+
+
+def _categories(question: str, sources: Sequence[Source], limit: int) -> list[Span]:
+    """The kinds of thing the passages say their subjects are ("an American author" ->
+    ``author``; "a 2007 documentary film" -> ``documentary film`` and ``film``): the
+    lowercase words ending each definition. A kind several passages share ranks first
+    ("What profession do A and B share?"); ties go to the better-ranked passage."""
+    asked = set(content_words(question))
+    seen: dict[str, list[str]] = {}
+    for source in sources:
+        for m in _DEFINITION.finditer(" ".join(source.found.text.split())):
+            phrase = _PHRASE_END.sub("", m.group(1)).strip()
+            words = phrase.split()
+            tail: list[str] = []
+            for w in reversed(words):
+                if not w[:1].islower() or not w.replace("-", "").isalpha():
+                    break
+                tail.insert(0, w)
+            while tail and tail[0] in STOPWORDS:
+                tail = tail[1:]  # "the history" -> "history"
+            for size in (2, 1):
+                if len(tail) >= size:
+                    cand = " ".join(tail[-size:])
+                    if set(content_words(cand)) - asked:
+                        seen.setdefault(cand, [])
+                        if source.label not in seen[cand]:
+                            seen[cand].append(source.label)
+    n = len(sources)
+    rank = {s.label: i for i, s in enumerate(sources)}
+    spans = [
+        Span(
+            cand,
+            tuple(labels[:2]),
+            len(labels) / n + 0.05 * (n - rank[labels[0]]) / n + 0.01 * len(cand.split()),
+            "category",
+        )
+        for cand, labels in seen.items()
+    ]
+    return sorted(spans, key=lambda s: (-s.score, s.text))[:limit]
 
 
 def _with_lead(span: Span, sources: Sequence[Source], bridges: Collection[str]) -> Span:
