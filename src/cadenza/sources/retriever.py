@@ -70,8 +70,10 @@ class RetrievalSettings:
     """With ``short`` answers to a short factual question, on a model that enforces
     grammars: first let the model choose among candidate answers cut out of the passages
     (`sources.choose.Extract`); the free-form samples follow only if that answer fails."""
-    extract_choices: int = 6
-    """The most candidates the model chooses among (the best by `spans.candidate_spans`)."""
+    extract_choices: int = 3
+    """The most candidates the model chooses among (the best by `spans.candidate_spans`).
+    Measured on 40 HotpotQA questions with the embedded model: F1 0.274 choosing among 3,
+    0.199 among 6 (it picks the first listed 70-75 % of the time either way)."""
     extract_max_words: int = 8
     """Longer candidates are left out (the ``short_answer`` requirement's bound)."""
     extract_prior: float = 0.9
