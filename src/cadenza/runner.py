@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .engine import BudgetLedger, CallRunner, CallSettings
@@ -23,6 +23,7 @@ from .planner.priors import PriorSettings
 from .priors import RunPriors
 from .result import RequirementResult, RequirementsResult, Result
 from .sources.actions import Retrieve
+from .sources.choose import Extract
 from .sources.retriever import RetrievalSettings, Retriever
 from .sources.tools import Tool, ToolSet
 from .store.priors import PriorTable
@@ -206,15 +207,22 @@ async def arun_task(
     evaluator = Evaluator(task=task, code=code, judge=judge, calls=calls, trace=trace)
     retriever: Retriever | None = None
     kinds: list[ActionKind] | None = None
+    search_settings = options.search
     if tools is not None and tools.tools:
         # Retrieval is a kind of action of its own: it runs first, then every answer
         # starts from the passages it chose.
         retriever = Retriever(tools, trace, task.instruction, options.retrieval)
+        retrieve = Retrieve(retriever, task)
+        extract = Extract.for_run(retrieve, options.retrieval, models)
         kinds = [
-            Retrieve(retriever, task),
-            *default_kinds(options.search, evaluator.code, task=task, models=models),
+            retrieve,
+            *([extract] if extract is not None else []),
+            *default_kinds(search_settings, evaluator.code, task=task, models=models),
         ]
-    search = Search(task, models, evaluator, calls, ledger, trace, options.search, kinds=kinds)
+        if extract is not None and search_settings.first_round is None:
+            # the extractive answer alone first: the free-form samples wait for its verdicts
+            search_settings = replace(search_settings, first_round=1)
+    search = Search(task, models, evaluator, calls, ledger, trace, search_settings, kinds=kinds)
     priors = RunPriors(options.prior_table, options.prior_settings, enabled=options.priors)
     await priors.load(search, models)
 

@@ -8,8 +8,11 @@ Arms:
 - ``naive_rag``: BM25 top 5 over the question, shown as ``[P1]``...``[P5]``, one greedy
   call with the same short-answer prompt a cadenza run uses;
 - ``cadenza``: a cadenza run with a `FileSearch` tool: the planner's retrieval actions
-  (the question's search, multi-hop follow-ups), answers citing the passages, checked by
-  the built-in ``cites_sources`` and ``grounded`` requirements, within the budget.
+  (the question's search, multi-hop follow-ups), the extractive answer (the model chooses
+  among candidate spans of the passages under a grammar, `sources.choose`) when the model
+  enforces grammars, free-form answers citing the passages when that fails, checked by
+  the built-in ``cites_sources``, ``grounded`` and ``short_answer`` requirements, within
+  the budget.
 
 Scores: exact match and F1 with HotpotQA's normalisation (citations removed from the
 answer first), the share of questions whose supporting paragraphs were all among the

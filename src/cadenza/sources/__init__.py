@@ -6,6 +6,8 @@ retriever.py  `Retriever`: the searches, multi-hop follow-ups, the passages chos
 hops.py       names in passages that lead to the next passage (multi-hop, no model)
 evidence.py   `Evidence`: what was found and shown, with short ids (``P1``); `data_sources`
 prompts.py    the answer prompt (passages, question, how to answer) and short answers
+spans.py      what a short factual question asks for; candidate answers cut out of passages
+choose.py     `Extract`: the model chooses among those candidates under a grammar
 citations.py  reading ``[P1]`` citations, sentence by sentence
 checks.py     the built-in validators ``cites_sources`` and ``grounded``
 """

@@ -15,7 +15,9 @@ other as actions of their own, each a set of ``search`` trace nodes:
    question, and how to answer (`prompts.answer_messages`). The validators then read
    the passages (`CheckContext.sources`).
 
-Samples wait for it: until it is done the policy proposes only it. A failed search is a
+Samples wait for it: until it is done the policy proposes only it. For a short factual
+question on a model that enforces grammars, the extractive answer (`choose.Extract`)
+comes next, alone; the free-form samples follow only if its answer fails. A failed search is a
 failed trace node and the run goes on with what the others found; nothing found at all
 still ends in an answer (the prompt then says nothing was found).
 """

@@ -375,7 +375,8 @@ def short_answer_check(text: str, ctx: CheckContext) -> Verdict:
     citations are set aside, alone (no "The answer is:", no echo of "Question:", one
     line: 0.5 otherwise), and an answer: yes or no to a yes-or-no question (0.5
     otherwise), else at least one content word the question does not hold ("[Question]",
-    "What's that?" score 0.3). Scores ``max_words / words`` above the bound, so that a
+    "What's that?" score 0.3) unless it is one of the two options of an "A or B"
+    question. Scores ``max_words / words`` above the bound, so that a
     shorter rewrite ranks higher."""
     limit = _max_words(ctx)
     words = len(strip_citations(text).split())
@@ -395,7 +396,9 @@ def short_answer_check(text: str, ctx: CheckContext) -> Verdict:
     if is_polar_question(ctx.instruction):
         if body.split()[0].strip(".,!") not in ("yes", "no"):
             return Verdict(0.5, "a yes-or-no question: answer yes or no, then the passage id")
-    elif not set(content_words(body)) - set(content_words(ctx.instruction)):
+    elif not set(content_words(body)) - set(content_words(ctx.instruction)) and not _is_option(
+        body, ctx.instruction
+    ):
         return Verdict(
             0.3,
             "it names nothing the question does not already say: give the answer itself, "
@@ -408,6 +411,16 @@ def short_answer_check(text: str, ctx: CheckContext) -> Verdict:
         f"{words} words: answer with a short phrase of at most {limit} words copied from "
         "the passages, then the id of its passage in brackets",
     )
+
+
+def _is_option(answer: str, question: str) -> bool:
+    """Whether the answer is one of the two options an "A or B" question offers (which
+    the question does hold, and rightly so)."""
+    from .hops import name_words
+    from .spans import question_options
+
+    said = name_words(answer)
+    return bool(said) and any(name_words(o) == said for o in question_options(question))
 
 
 def _repair_short(text: str, ctx: CheckContext) -> str | None:

@@ -37,6 +37,30 @@ _NUMBER = re.compile(r"\d{1,3}")
 # A sentence ends at . ! ? (with closing quotes or brackets) before a space and what can
 # start a sentence; the citations right after the end belong to the sentence before.
 _END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)")
+# A full stop after these ends a word, not a sentence: "Rostker v. Goldberg", "Dr. No",
+# "C. W. Grafton", "U.S. Army", "Mt. Carmel".
+_ABBREVIATED = (
+    "mr mrs ms dr st mt jr sr vs v no nos co inc ltd corp etc eg ie ft gen gov sen rep "
+    "prof rev capt col lt sgt maj cmdr adm hon pres fig vol ed eds approx ca cf al jan feb "
+    "mar apr jun jul aug sep sept oct nov dec"
+)
+_ABBREVIATIONS = frozenset(_ABBREVIATED.split())
+_WORD_BEFORE = re.compile(r"([\w.]+)\.$")
+
+
+def _ends_sentence(masked: str, end: int, stop: str) -> bool:
+    """Whether the stop that ends at `end` ends a sentence: not the full stop of an
+    abbreviation or an initial, and not followed by a lowercase word."""
+    rest = masked[end:].lstrip()
+    if rest[:1].islower():
+        return False
+    if not stop.startswith(".") or stop.startswith(".."):
+        return True
+    m = _WORD_BEFORE.search(masked[: end - len(stop) + 1])
+    if m is None:
+        return True
+    word = m.group(1).lower()
+    return not (len(word) == 1 or word.replace(".", "") in _ABBREVIATIONS or "." in word)
 
 
 def label(n: int) -> str:
@@ -95,7 +119,8 @@ def _line_sentences(line: str) -> list[CitedSentence]:
     masked = list(line)
     for g in groups:
         masked[g.start() : g.end()] = "\x00" * (g.end() - g.start())
-    cuts = [m.end() for m in _END.finditer("".join(masked))]
+    text = "".join(masked)
+    cuts = [m.end() for m in _END.finditer(text) if _ends_sentence(text, m.end(), m.group(0))]
     bounds = list(zip([0, *cuts], [*cuts, len(line)], strict=True))
     pieces: list[tuple[str, list[str]]] = []
     for start, end in bounds:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-__all__ = ["entities", "name_words", "names_match", "new_entities"]
+__all__ = ["NOT_A_NAME_START", "entities", "name_words", "names_match", "new_entities"]
 
 _CONNECTORS = frozenset(
     [
@@ -44,7 +44,7 @@ _CONNECTORS = frozenset(
         "y",
     ]
 )
-_NOT_A_NAME_START = frozenset(
+NOT_A_NAME_START = frozenset(
     [
         "The",
         "A",
@@ -143,7 +143,7 @@ def entities(text: str, *, limit: int = 40) -> list[str]:
     for i, tok in enumerate(toks):
         first = tok[:1]
         if first.isupper() or (first.isdigit() and run):
-            if not run and tok in _NOT_A_NAME_START:
+            if not run and tok in NOT_A_NAME_START:
                 nxt = toks[i + 1] if i + 1 < len(toks) else ""
                 if not nxt[:1].isupper():
                     continue

@@ -66,6 +66,19 @@ class RetrievalSettings:
     answer_style: str = "short"
     """``short``: ask for a short phrase (or yes/no) with its citation; ``sentences``: a
     plain answer in sentences, each citing its passages."""
+    extract: bool = True
+    """With ``short`` answers to a short factual question, on a model that enforces
+    grammars: first let the model choose among candidate answers cut out of the passages
+    (`sources.choose.Extract`); the free-form samples follow only if that answer fails."""
+    extract_choices: int = 3
+    """The most candidates the model chooses among (the best by `spans.candidate_spans`).
+    Measured on 40 HotpotQA questions with the embedded model: F1 0.274 choosing among 3,
+    0.199 among 6 (it picks the first listed 70-75 % of the time either way)."""
+    extract_max_words: int = 8
+    """Longer candidates are left out (the ``short_answer`` requirement's bound)."""
+    extract_prior: float = 0.9
+    """The policy's prior for the extractive answer (above sample's and revise's, so it
+    goes first)."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -75,6 +88,8 @@ class RetrievalSettings:
             "mine_passages",
             "max_entities",
             "entity_results",
+            "extract_choices",
+            "extract_max_words",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -83,6 +98,8 @@ class RetrievalSettings:
             raise ValueError("RetrievalSettings.search_timeout_s must be more than 0")
         if self.hops < 0 or self.max_web_entities < 0:
             raise ValueError("RetrievalSettings.hops and max_web_entities must be 0 or more")
+        if not 0 <= self.extract_prior <= 1:
+            raise ValueError("RetrievalSettings.extract_prior must be from 0 to 1")
         if self.answer_style not in ("short", "sentences"):
             raise ValueError("RetrievalSettings.answer_style must be 'short' or 'sentences'")
 
