@@ -103,8 +103,24 @@ def pgvector_cluster() -> Iterator[str]:
     bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
     if not (bin_dir / "initdb").exists():
         pytest.skip("pgserver has no PostgreSQL binaries for this platform")
-    with _cluster(bin_dir) as url:
-        yield url
+    copy = None
+    if _as_postgres_user():
+        # The server runs as `postgres`, which cannot reach a checkout under a private
+        # folder (`mktemp -d` makes it 0700): it runs a copy of the binaries it can read.
+        # The binaries find their libraries at ../../../pgserver.libs (their RPATH).
+        copy = Path(tempfile.mkdtemp(prefix="cadenza-pginstall-"))
+        copy.chmod(0o755)
+        site = bin_dir.parents[2]
+        shutil.copytree(bin_dir.parent, copy / "pgserver" / "pginstall", symlinks=True)
+        if (site / "pgserver.libs").is_dir():
+            shutil.copytree(site / "pgserver.libs", copy / "pgserver.libs", symlinks=True)
+        bin_dir = copy / "pgserver" / "pginstall" / "bin"
+    try:
+        with _cluster(bin_dir) as url:
+            yield url
+    finally:
+        if copy is not None:
+            shutil.rmtree(copy, ignore_errors=True)
 
 
 @pytest.fixture(params=["bytea", "pgvector"])
