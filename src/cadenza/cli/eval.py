@@ -112,7 +112,7 @@ def ifeval_command(
     if responses is not None:
         _score_only(data, responses, out)
         return
-    chosen = tuple(a.strip() for a in arms.split(",") if a.strip())
+    chosen = _arm_names(arms)
     unknown = [a for a in chosen if a not in ARMS]
     if unknown or not chosen:
         raise InvalidTaskError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
@@ -135,6 +135,15 @@ def ifeval_command(
     )
     plot_accuracy_vs_tokens(report, out / "accuracy_vs_tokens.png")
     _print_report(report)
+    _print_skipped(console, report)
+
+
+def _arm_names(arms: str) -> tuple[str, ...]:
+    """The arms of a comma-separated ``--arms`` value, blanks dropped."""
+    return tuple(a.strip() for a in arms.split(",") if a.strip())
+
+
+def _print_skipped(console: Console, report: dict[str, Any]) -> None:
     for line in report["skipped_rows"]:
         console.print(f"[yellow]skipped[/yellow] {line}")
 
@@ -255,7 +264,7 @@ def jsonschema_command(
         model=model,
         budget=_parse_budget(budget),
         limit=limit,
-        arms=tuple(a.strip() for a in arms.split(",") if a.strip()),
+        arms=_arm_names(arms),
         concurrency=concurrency,
     )
     console = Console(stderr=True)
@@ -264,8 +273,7 @@ def jsonschema_command(
     )
     plot_coverage_by_subset(report, out / "coverage_by_subset.png")
     _print_coverage(report)
-    for line in report["skipped_rows"]:
-        console.print(f"[yellow]skipped[/yellow] {line}")
+    _print_skipped(console, report)
 
 
 def _print_coverage(report: dict[str, Any]) -> None:
@@ -343,7 +351,7 @@ def hotpotqa_command(
         model=model,
         budget=_parse_budget(budget),
         limit=limit,
-        arms=tuple(a.strip() for a in arms.split(",") if a.strip()),
+        arms=_arm_names(arms),
         library=library,
     )
     console = Console(stderr=True)
@@ -352,8 +360,7 @@ def hotpotqa_command(
     )
     plot_f1_vs_tokens(report, out / "f1_vs_tokens.png")
     _print_hotpotqa(report)
-    for line in report["skipped_rows"]:
-        console.print(f"[yellow]skipped[/yellow] {line}")
+    _print_skipped(console, report)
 
 
 def _print_hotpotqa(report: dict[str, Any]) -> None:
