@@ -26,14 +26,13 @@ settings; the library is ``DIR/library.db`` unless one is given.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner, CallSettings
+from ..engine import BudgetExhausted, CallFailed
 from ..errors import InvalidTaskError
 from ..models.base import Message, Model
 from ..models.registry import resolve_model
@@ -41,13 +40,21 @@ from ..planner import SearchSettings
 from ..retrieval import FileSearch, Library
 from ..runner import RunOptions, arun_task
 from ..sources.citations import cited_labels, strip_citations
-from ..sources.evidence import Evidence, Found
+from ..sources.evidence import Evidence, Found, Source
 from ..sources.prompts import answer_messages
 from ..sources.tools import ToolSet
 from ..task import Budget, make_task
-from ..trace import TraceRecorder
 from .hotpotqa_data import Corpus, HotpotRow, build_corpus, exact_match, f1_score, load_rows
-from .resume import Progress, check_config, read_results, run_resumable
+from .resume import Progress
+from .runs import (
+    by_arm,
+    check_arms,
+    direct_calls,
+    record_settings,
+    run_arms,
+    skipped_fields,
+    write_report,
+)
 
 __all__ = [
     "ARMS",
@@ -141,11 +148,23 @@ def _outcome(
 
 
 # -- the arms --------------------------------------------------------------------------------
+def _cited(text: str, files_by_label: Mapping[str, str]) -> list[str]:
+    """The files of the passages `text` cites, among those shown under these labels."""
+    return [files_by_label[lab] for lab in cited_labels(text) if lab in files_by_label]
+
+
 async def _one_call(
-    messages: tuple[Message, ...], model: Model, cfg: HotpotConfig
-) -> tuple[str, str, str, BudgetLedger]:
-    ledger = BudgetLedger(Budget(max_calls=1))
-    calls = CallRunner(ledger, TraceRecorder(), CallSettings())
+    row: HotpotRow,
+    arm: str,
+    corpus: Corpus,
+    model: Model,
+    cfg: HotpotConfig,
+    messages: tuple[Message, ...],
+    shown: Sequence[Source],
+    started: float,
+) -> HotpotOutcome:
+    """``closed_book`` and ``naive_rag``: one greedy call, the passages `shown` in its prompt."""
+    ledger, calls = direct_calls(1)
     try:
         response, _ = await calls.call(
             kind="generate",
@@ -155,9 +174,23 @@ async def _one_call(
             max_tokens=cfg.max_output_tokens,
             temperature=0.0,
         )
-        return response.text.strip(), response.finish_reason, "", ledger
+        text, finish, problem = response.text.strip(), response.finish_reason, ""
     except (BudgetExhausted, CallFailed) as exc:
-        return "", "error", str(exc), ledger
+        text, finish, problem = "", "error", str(exc)
+    by_label = {s.label: s.found.file_id or "" for s in shown}
+    return _outcome(
+        row,
+        arm,
+        corpus,
+        text,
+        [s.found.file_id or "" for s in shown],
+        _cited(text, by_label),
+        tokens=ledger.usage.total_tokens,
+        calls=ledger.usage.calls,
+        seconds=time.monotonic() - started,
+        finish_reason=finish,
+        problem=problem,
+    )
 
 
 async def _closed_book(
@@ -165,20 +198,8 @@ async def _closed_book(
 ) -> HotpotOutcome:
     started = time.monotonic()
     prompt = CLOSED_BOOK_PROMPT.format(question=row.question)
-    text, finish, problem, ledger = await _one_call((Message("user", prompt),), model, cfg)
-    return _outcome(
-        row,
-        "closed_book",
-        corpus,
-        text,
-        [],
-        [],
-        tokens=ledger.usage.total_tokens,
-        calls=ledger.usage.calls,
-        seconds=time.monotonic() - started,
-        finish_reason=finish,
-        problem=problem,
-    )
+    messages = (Message("user", prompt),)
+    return await _one_call(row, "closed_book", corpus, model, cfg, messages, [], started)
 
 
 async def _naive_rag(
@@ -202,21 +223,7 @@ async def _naive_rag(
         for i, p in enumerate(found.passages)
     )
     messages = answer_messages(row.question, shown, style="short")
-    text, finish, problem, ledger = await _one_call(messages, model, cfg)
-    by_label = {s.label: s.found.file_id or "" for s in shown}
-    return _outcome(
-        row,
-        "naive_rag",
-        corpus,
-        text,
-        [s.found.file_id or "" for s in shown],
-        [by_label[lab] for lab in cited_labels(text) if lab in by_label],
-        tokens=ledger.usage.total_tokens,
-        calls=ledger.usage.calls,
-        seconds=time.monotonic() - started,
-        finish_reason=finish,
-        problem=problem,
-    )
+    return await _one_call(row, "naive_rag", corpus, model, cfg, messages, shown, started)
 
 
 async def _cadenza(
@@ -231,7 +238,6 @@ async def _cadenza(
     finally:
         await tools.aclose()
     sources = result.data_sources.file_search if result.data_sources else []
-    by_label = {s.id: s.file_id for s in sources}
     rr = result.requirements_result
     return _outcome(
         row,
@@ -239,7 +245,7 @@ async def _cadenza(
         corpus,
         result.result,
         [s.file_id for s in sources],
-        [by_label[lab] for lab in cited_labels(result.result) if lab in by_label],
+        _cited(result.result, {s.id: s.file_id for s in sources}),
         tokens=result.usage.total_tokens,
         calls=result.usage.calls,
         seconds=time.monotonic() - started,
@@ -262,9 +268,7 @@ async def run_hotpotqa(
     """Build (or reuse) the pooled library, run every arm on every question (resuming
     from ``out/results.jsonl``); write ``report.json`` and return it. `library`: use
     this one (the caller closes it) instead of ``cfg.library``."""
-    unknown = [a for a in cfg.arms if a not in ARMS]
-    if unknown or not cfg.arms:
-        raise InvalidTaskError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+    check_arms(cfg.arms, ARMS)
     Budget.coerce(cfg.budget)
     all_rows, skipped = load_rows(cfg.data)
     if not all_rows:
@@ -272,15 +276,7 @@ async def run_hotpotqa(
     rows = all_rows[: cfg.limit] if cfg.limit is not None else all_rows
     model = resolve_model(cfg.model)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    check_config(
-        cfg.out,
-        {
-            "data": str(cfg.data),
-            "model": cfg.model,
-            "budget": cfg.budget,
-            "max_output_tokens": cfg.max_output_tokens,
-        },
-    )
+    record_settings(cfg)
     db = cfg.library or cfg.out / "library.db"
     owned = library is None
     if library is None:
@@ -290,25 +286,20 @@ async def run_hotpotqa(
         corpus = build_corpus(
             all_rows, library, db.with_suffix(".files.json"), on_progress=on_corpus
         )
-        results_path = cfg.out / "results.jsonl"
-        done = {(o.id, o.arm): o for o in read_results(results_path, lambda d: HotpotOutcome(**d))}
-        todo = [(row, arm) for row in rows for arm in cfg.arms if (row.id, arm) not in done]
-
-        async def one(job: tuple[HotpotRow, str]) -> HotpotOutcome:
-            row, arm = job
-            return await _RUNNERS[arm](row, corpus, model, cfg)
-
-        for outcome in await run_resumable(
-            todo, one, results_path, total=len(rows) * len(cfg.arms), on_progress=on_progress
-        ):
-            done[(outcome.id, outcome.arm)] = outcome
+        outcomes = await run_arms(
+            rows,
+            cfg.arms,
+            lambda row, arm: _RUNNERS[arm](row, corpus, model, cfg),
+            cfg.out,
+            item_key=lambda row: row.id,
+            outcome_key=lambda o: o.id,
+            parse=lambda d: HotpotOutcome(**d),
+            on_progress=on_progress,
+        )
     finally:
         if owned:
             library.close()
-    ids = {r.id for r in rows}
-    report = summarize([o for (i, _), o in done.items() if i in ids], cfg, len(rows), skipped)
-    (cfg.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return report
+    return write_report(cfg.out, summarize(outcomes, cfg, len(rows), skipped))
 
 
 def summarize(
@@ -319,14 +310,8 @@ def summarize(
 ) -> dict[str, Any]:
     """The report: per arm, means over its questions (shares in 0..1). Citation
     precision is None for an arm that cited nothing."""
-    by_arm: dict[str, list[HotpotOutcome]] = {}
-    for o in outcomes:
-        by_arm.setdefault(o.arm, []).append(o)
     arms: dict[str, dict[str, Any]] = {}
-    for arm in cfg.arms:
-        rows = by_arm.get(arm, [])
-        if not rows:
-            continue
+    for arm, rows in by_arm(outcomes, cfg.arms).items():
         n = len(rows)
         cited = sum(o.cited for o in rows)
         arms[arm] = {
@@ -350,6 +335,5 @@ def summarize(
         "budget": cfg.budget,
         "max_output_tokens": cfg.max_output_tokens,
         "arms": arms,
-        "skipped": len(skipped),
-        "skipped_rows": list(skipped),
+        **skipped_fields(skipped),
     }

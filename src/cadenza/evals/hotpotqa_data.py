@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CadenzaError, InvalidTaskError
 from ..retrieval import Library
+from .runs import load_jsonl
 
 __all__ = [
     "Corpus",
@@ -65,19 +65,7 @@ class HotpotRow:
 def load_rows(path: Path, *, limit: int | None = None) -> tuple[list[HotpotRow], list[str]]:
     """The rows of a HotpotQA JSONL file; a malformed row is skipped with a message
     naming its line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InvalidTaskError(f"cannot read {path}: {exc.strerror or exc}") from None
-    rows: list[HotpotRow] = []
-    skipped: list[str] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(_parse(json.loads(line)))
-        except (ValueError, TypeError, KeyError, CadenzaError) as exc:
-            skipped.append(f"{path.name} line {n}: {exc}")
+    rows, skipped = load_jsonl(path, lambda data, _: _parse(data))
     if limit is not None:
         rows = rows[:limit]
     return rows, skipped

@@ -22,7 +22,6 @@ interrupted evaluation resumes without redoing finished prompts.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner, CallSettings
-from ..errors import CadenzaError, InvalidTaskError
+from ..engine import BudgetExhausted, CallFailed
+from ..errors import InvalidTaskError
 from ..models.base import Message, Model
 from ..models.registry import resolve_model
 from ..planner import SearchSettings
@@ -40,10 +39,10 @@ from ..planner.priors import PriorSettings
 from ..result import Result
 from ..runner import RunOptions, arun_task
 from ..task import Budget, Requirement, make_task
-from ..trace import TraceRecorder
 from ..validators.ifeval import INSTRUCTION_IDS, score_response
 from .ifeval_requirements import describe_instruction
-from .resume import Progress, read_results, run_resumable
+from .resume import Progress
+from .runs import by_arm, direct_calls, load_jsonl, run_arms, skipped_fields, write_report
 
 __all__ = [
     "ARMS",
@@ -118,22 +117,7 @@ class EvalConfig:
 # -- loading --------------------------------------------------------------------------
 def load_rows(path: Path, *, limit: int | None = None) -> tuple[list[IFEvalRow], list[str]]:
     """Read IFEval-format rows; a bad row is skipped with a message naming it."""
-    rows: list[IFEvalRow] = []
-    skipped: list[str] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InvalidTaskError(f"cannot read {path}: {exc.strerror or exc}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(_parse_row(json.loads(line)))
-        except (ValueError, TypeError, KeyError, CadenzaError) as exc:
-            skipped.append(f"{path.name} line {n}: {exc}")
-        if limit is not None and len(rows) >= limit:
-            break
-    return rows, skipped
+    return load_jsonl(path, lambda data, _: _parse_row(data), limit=limit)
 
 
 def _parse_row(data: Any) -> IFEvalRow:
@@ -251,8 +235,7 @@ def _origin(result: Result) -> str:
 
 async def _oracle(row: IFEvalRow, cfg: EvalConfig, model: Model, started: float) -> ArmOutcome:
     """K samples (the first greedy), the best chosen by the exact strict checks."""
-    ledger = BudgetLedger(Budget(max_calls=cfg.samples))
-    calls = CallRunner(ledger, TraceRecorder(), CallSettings())
+    ledger, calls = direct_calls(cfg.samples)
     messages = (Message("user", row.prompt),)
 
     async def one(i: int) -> str | None:
@@ -302,34 +285,24 @@ async def run_ifeval(cfg: EvalConfig, *, on_progress: Progress | None = None) ->
     rows, skipped = load_rows(cfg.data, limit=cfg.limit)
     model = resolve_model(cfg.model)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    results_path = cfg.out / "results.jsonl"
-    done = {(o.key, o.arm): o for o in read_results(results_path, lambda d: ArmOutcome(**d))}
-    todo = [(row, arm) for row in rows for arm in cfg.arms if (row.key, arm) not in done]
-
-    async def one(job: tuple[IFEvalRow, str]) -> ArmOutcome:
-        return await _run_arm(job[1], job[0], cfg, model)
-
-    for outcome in await run_resumable(
-        todo, one, results_path, total=len(rows) * len(cfg.arms), on_progress=on_progress
-    ):
-        done[(outcome.key, outcome.arm)] = outcome
-    keys = {r.key for r in rows}
-    report = summarize([o for (k, _), o in done.items() if k in keys], cfg, len(rows), skipped)
-    (cfg.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return report
+    outcomes = await run_arms(
+        rows,
+        cfg.arms,
+        lambda row, arm: _run_arm(arm, row, cfg, model),
+        cfg.out,
+        item_key=lambda row: row.key,
+        outcome_key=lambda o: o.key,
+        parse=lambda d: ArmOutcome(**d),
+        on_progress=on_progress,
+    )
+    return write_report(cfg.out, summarize(outcomes, cfg, len(rows), skipped))
 
 
 def summarize(
     outcomes: Iterable[ArmOutcome], cfg: EvalConfig, n_prompts: int, skipped: Sequence[str]
 ) -> dict[str, Any]:
-    by_arm: dict[str, list[ArmOutcome]] = {}
-    for o in outcomes:
-        by_arm.setdefault(o.arm, []).append(o)
     arms: dict[str, dict[str, Any]] = {}
-    for arm in cfg.arms:
-        rows = by_arm.get(arm, [])
-        if not rows:
-            continue
+    for arm, rows in by_arm(outcomes, cfg.arms).items():
         n = len(rows)
         instr_s = [x for o in rows for x in o.strict]
         instr_l = [x for o in rows for x in o.loose]
@@ -358,8 +331,7 @@ def summarize(
         "mode": cfg.mode,
         "budget": cfg.budget,
         "samples": cfg.samples,
-        "skipped": len(skipped),
-        "skipped_rows": list(skipped),
+        **skipped_fields(skipped),
     }
 
 

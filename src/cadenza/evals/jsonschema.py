@@ -24,14 +24,13 @@ evaluation resumes; ``DIR/config.json`` keeps a resumed run from mixing settings
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine import BudgetExhausted, BudgetLedger, CallFailed, CallRunner, CallSettings
+from ..engine import BudgetExhausted, CallFailed
 from ..errors import CadenzaError, InvalidTaskError, UsageError
 from ..models.base import Message, Model, ResponseFormat
 from ..models.constraints import FORMAT_DROPPED
@@ -41,8 +40,17 @@ from ..output.requirement import OUTPUT_REQUIREMENT, output_instruction
 from ..planner import SearchSettings
 from ..runner import RunOptions, arun_task
 from ..task import Budget, make_task
-from ..trace import TraceRecorder
-from .resume import Progress, check_config, read_results, run_resumable
+from .resume import Progress
+from .runs import (
+    by_arm,
+    check_arms,
+    direct_calls,
+    load_jsonl,
+    record_settings,
+    run_arms,
+    skipped_fields,
+    write_report,
+)
 
 __all__ = [
     "ARMS",
@@ -112,30 +120,21 @@ class JsonSchemaConfig:
 def load_schemas(path: Path, *, limit: int | None = None) -> tuple[list[SchemaRow], list[str]]:
     """Rows ``{"id", "subset", "schema"}``; a bad row (or an unusable schema) is skipped
     with a message naming it."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InvalidTaskError(f"cannot read {path}: {exc.strerror or exc}") from None
-    rows: list[SchemaRow] = []
-    skipped: list[str] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            if not isinstance(data, dict) or "schema" not in data:
-                raise ValueError("a row must be an object with id, subset and schema")
-            rid = str(data.get("id") or f"line-{n}")
-            spec = OutputSpec.of(data["schema"], where=f"schema {rid}")
-            rows.append(SchemaRow(rid, str(data.get("subset") or "all"), data["schema"], spec))
-        except (ValueError, TypeError, CadenzaError) as exc:
-            skipped.append(f"{path.name} line {n}: {exc}")
-        if limit is not None and len(rows) >= limit:
-            break
+    rows, skipped = load_jsonl(
+        path, _parse_schema, limit=limit, errors=(ValueError, TypeError, CadenzaError)
+    )
     ids = [r.id for r in rows]
     if len(set(ids)) != len(ids):
         raise InvalidTaskError(f"{path.name}: row ids must be unique (results are kept by id)")
     return rows, skipped
+
+
+def _parse_schema(data: Any, n: int) -> SchemaRow:
+    if not isinstance(data, dict) or "schema" not in data:
+        raise ValueError("a row must be an object with id, subset and schema")
+    rid = str(data.get("id") or f"line-{n}")
+    spec = OutputSpec.of(data["schema"], where=f"schema {rid}")
+    return SchemaRow(rid, str(data.get("subset") or "all"), data["schema"], spec)
 
 
 # -- the arms ---------------------------------------------------------------------------------
@@ -143,8 +142,7 @@ async def _one_call(
     row: SchemaRow, arm: str, cfg: JsonSchemaConfig, model: Model, started: float
 ) -> SchemaOutcome:
     """``free`` and ``constrained``: one greedy call, the schema in the prompt."""
-    ledger = BudgetLedger(Budget(max_calls=1))
-    calls = CallRunner(ledger, TraceRecorder(), CallSettings())
+    ledger, calls = direct_calls(1)
     prompt = f"{INSTRUCTION}\n\n{output_instruction(row.spec, constrained=False)}"
     fmt = None
     if arm == "constrained":
@@ -242,9 +240,7 @@ async def run_jsonschema(
 ) -> dict[str, Any]:
     """Run every arm on every schema (resuming from ``out/results.jsonl``); write
     ``report.json`` and return it."""
-    unknown = [a for a in cfg.arms if a not in ARMS]
-    if unknown or not cfg.arms:
-        raise InvalidTaskError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+    check_arms(cfg.arms, ARMS)
     Budget.coerce(cfg.budget)
     rows, skipped = load_schemas(cfg.data, limit=cfg.limit)
     if not rows:
@@ -258,37 +254,19 @@ async def run_jsonschema(
             "arm cannot run; leave it out with --arms free,cadenza"
         )
     cfg.out.mkdir(parents=True, exist_ok=True)
-    check_config(
+    record_settings(cfg)
+    outcomes = await run_arms(
+        rows,
+        cfg.arms,
+        lambda row, arm: _run_arm(row, arm, cfg, model),
         cfg.out,
-        {
-            "data": str(cfg.data),
-            "model": cfg.model,
-            "budget": cfg.budget,
-            "max_output_tokens": cfg.max_output_tokens,
-        },
-    )
-    results_path = cfg.out / "results.jsonl"
-    done = {(o.id, o.arm): o for o in read_results(results_path, lambda d: SchemaOutcome(**d))}
-    todo = [(row, arm) for row in rows for arm in cfg.arms if (row.id, arm) not in done]
-
-    async def one(job: tuple[SchemaRow, str]) -> SchemaOutcome:
-        return await _run_arm(job[0], job[1], cfg, model)
-
-    for outcome in await run_resumable(
-        todo,
-        one,
-        results_path,
-        total=len(rows) * len(cfg.arms),
+        item_key=lambda row: row.id,
+        outcome_key=lambda o: o.id,
+        parse=lambda d: SchemaOutcome(**d),
         on_progress=on_progress,
         concurrency=cfg.concurrency,
-    ):
-        done[(outcome.id, outcome.arm)] = outcome
-    ids = {r.id for r in rows}
-    report = summarize(
-        [o for (i, _), o in done.items() if i in ids], cfg, [r.subset for r in rows], skipped
     )
-    (cfg.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return report
+    return write_report(cfg.out, summarize(outcomes, cfg, [r.subset for r in rows], skipped))
 
 
 def summarize(
@@ -297,15 +275,9 @@ def summarize(
     subsets: Sequence[str],
     skipped: Sequence[str],
 ) -> dict[str, Any]:
-    by_arm: dict[str, list[SchemaOutcome]] = {}
-    for o in outcomes:
-        by_arm.setdefault(o.arm, []).append(o)
     order = list(dict.fromkeys(subsets))
     arms: dict[str, dict[str, Any]] = {}
-    for arm in cfg.arms:
-        rows = by_arm.get(arm, [])
-        if not rows:
-            continue
+    for arm, rows in by_arm(outcomes, cfg.arms).items():
         n = len(rows)
         by_subset: dict[str, list[SchemaOutcome]] = {}
         for o in rows:
@@ -339,6 +311,5 @@ def summarize(
         "model": cfg.model,
         "budget": cfg.budget,
         "max_output_tokens": cfg.max_output_tokens,
-        "skipped": len(skipped),
-        "skipped_rows": list(skipped),
+        **skipped_fields(skipped),
     }
