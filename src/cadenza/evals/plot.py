@@ -1,4 +1,4 @@
-"""The accuracy-against-tokens plot of an evaluation report."""
+"""The plots of the evaluation reports: score against tokens, coverage per subset."""
 
 from __future__ import annotations
 
@@ -23,15 +23,42 @@ def _pyplot() -> Any:
 
 def plot_accuracy_vs_tokens(report: dict[str, Any], path: Path) -> Path:
     """One point per arm: prompt-level strict accuracy against tokens per prompt."""
+    return _score_vs_tokens(
+        report,
+        path,
+        x="tokens_per_prompt",
+        y="prompt_strict",
+        point="{arm} ({y:.1f} %)",
+        xlabel="tokens per prompt (input + output, all calls)",
+        ylabel="prompt-level strict accuracy (%)",
+        title=f"IFEval, {report['n_prompts']} prompts, {report['model']}, mode {report['mode']}",
+    )
+
+
+def _score_vs_tokens(
+    report: dict[str, Any],
+    path: Path,
+    *,
+    x: str,
+    y: str,
+    point: str,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+) -> Path:
+    """One point per arm: its share `y` (drawn as a percentage) against its `x` tokens,
+    labelled by `point` (a format of ``arm`` and ``y``)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     for arm, m in report["arms"].items():
-        x, y = m["tokens_per_prompt"], 100 * m["prompt_strict"]
-        ax.scatter([x], [y], s=60)
-        ax.annotate(f"{arm} ({y:.1f} %)", (x, y), textcoords="offset points", xytext=(6, 4))
-    ax.set_xlabel("tokens per prompt (input + output, all calls)")
-    ax.set_ylabel("prompt-level strict accuracy (%)")
-    ax.set_title(f"IFEval, {report['n_prompts']} prompts, {report['model']}, mode {report['mode']}")
+        px, py = m[x], 100 * m[y]
+        ax.scatter([px], [py], s=60)
+        ax.annotate(
+            point.format(arm=arm, y=py), (px, py), textcoords="offset points", xytext=(6, 4)
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.set_ylim(bottom=0, top=max(10.0, ax.get_ylim()[1] * 1.1))
     ax.set_xlim(left=0, right=ax.get_xlim()[1] * 1.35)  # room for the labels
     ax.grid(alpha=0.3)
@@ -68,19 +95,13 @@ def plot_coverage_by_subset(report: dict[str, Any], path: Path) -> Path:
 
 def plot_f1_vs_tokens(report: dict[str, Any], path: Path) -> Path:
     """One point per arm of a question-answering report: F1 against tokens per question."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for arm, m in report["arms"].items():
-        x, y = m["tokens_per_question"], 100 * m["f1"]
-        ax.scatter([x], [y], s=60)
-        ax.annotate(f"{arm} (F1 {y:.1f})", (x, y), textcoords="offset points", xytext=(6, 4))
-    ax.set_xlabel("tokens per question (input + output, all calls)")
-    ax.set_ylabel("answer F1 (%)")
-    ax.set_title(f"HotpotQA, {report['n_questions']} questions, {report['model']}")
-    ax.set_ylim(bottom=0, top=max(10.0, ax.get_ylim()[1] * 1.1))
-    ax.set_xlim(left=0, right=ax.get_xlim()[1] * 1.35)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _score_vs_tokens(
+        report,
+        path,
+        x="tokens_per_question",
+        y="f1",
+        point="{arm} (F1 {y:.1f})",
+        xlabel="tokens per question (input + output, all calls)",
+        ylabel="answer F1 (%)",
+        title=f"HotpotQA, {report['n_questions']} questions, {report['model']}",
+    )
