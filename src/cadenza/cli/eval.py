@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from ..evals import jsonschema as js
 from ..evals.ifeval import ARMS, DEFAULT_ARMS, EvalConfig, load_rows, run_ifeval, score_responses
 from ..evals.plot import plot_accuracy_vs_tokens, plot_coverage_by_subset, plot_f1_vs_tokens
 from ..evals.resume import Progress
+from ..evals.runs import check_arms
 
 __all__ = ["eval_group"]
 
@@ -53,6 +54,22 @@ def _data_options(data_help: str, unit: str) -> Callable[[F], F]:
     return apply
 
 
+def _arms_option(default: Sequence[str], known: Sequence[str]) -> Callable[[F], F]:
+    return click.option(
+        "--arms",
+        default=",".join(default),
+        show_default=True,
+        help=f"Comma-separated arms to run, of: {', '.join(known)}.",
+    )
+
+
+def _out_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--out", type=click.Path(path_type=Path), required=True, help=help_text)
+
+
+_RESUMABLE_OUT = "Folder for results.jsonl, report.json and the plot; rerun to resume."
+
+
 @click.group("eval")
 def eval_group() -> None:
     """Run benchmarks."""
@@ -68,23 +85,13 @@ def eval_group() -> None:
     show_default=True,
     help="K of the oracle best-of-K arm.",
 )
-@click.option(
-    "--arms",
-    default=",".join(DEFAULT_ARMS),
-    show_default=True,
-    help="Comma-separated arms to run, of: " + ", ".join(ARMS) + ".",
-)
+@_arms_option(DEFAULT_ARMS, ARMS)
 @click.option(
     "--responses",
     type=click.Path(path_type=Path),
     help="Score these responses ({key, response} rows) instead of generating.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Folder for results.jsonl, report.json and the plot.",
-)
+@_out_option("Folder for results.jsonl, report.json and the plot.")
 @click.option(
     "--no-priors",
     is_flag=True,
@@ -113,15 +120,12 @@ def ifeval_command(
         _score_only(data, responses, out)
         return
     chosen = _arm_names(arms)
-    unknown = [a for a in chosen if a not in ARMS]
-    if unknown or not chosen:
-        raise InvalidTaskError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
-    parsed_budget = _parse_budget(budget)
+    check_arms(chosen, ARMS)
     cfg = EvalConfig(
         data=data,
         out=out,
         model=model,
-        budget=parsed_budget,
+        budget=_parse_budget(budget),
         mode=mode,
         samples=samples,
         limit=limit,
@@ -129,13 +133,12 @@ def ifeval_command(
         priors=not no_priors,
         priors_record_only=priors_record_only,
     )
-    console = Console(stderr=True)
-    report = _with_progress(
-        console, "prompts x arms", lambda tick: run_ifeval(cfg, on_progress=tick)
+    _run_eval(
+        "prompts x arms",
+        lambda tick: run_ifeval(cfg, on_progress=tick),
+        lambda report: plot_accuracy_vs_tokens(report, out / "accuracy_vs_tokens.png"),
+        _print_report,
     )
-    plot_accuracy_vs_tokens(report, out / "accuracy_vs_tokens.png")
-    _print_report(report)
-    _print_skipped(console, report)
 
 
 def _arm_names(arms: str) -> tuple[str, ...]:
@@ -143,17 +146,18 @@ def _arm_names(arms: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in arms.split(",") if a.strip())
 
 
-def _print_skipped(console: Console, report: dict[str, Any]) -> None:
-    for line in report["skipped_rows"]:
-        console.print(f"[yellow]skipped[/yellow] {line}")
+Report = dict[str, Any]
 
 
-def _with_progress(
-    console: Console,
+def _run_eval(
     label: str,
-    start: Callable[[Progress], Coroutine[Any, Any, dict[str, Any]]],
-) -> dict[str, Any]:
-    """Run an evaluation with a progress bar on stderr; return its report."""
+    start: Callable[[Progress], Coroutine[Any, Any, Report]],
+    plot: Callable[[Report], Path],
+    show: Callable[[Report], None],
+) -> None:
+    """Run an evaluation with a progress bar on stderr, plot its report, show it on
+    stdout, and name on stderr the data rows it skipped."""
+    console = Console(stderr=True)
     with ProgressBar(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -162,7 +166,13 @@ def _with_progress(
         console=console,
     ) as bar:
         task = bar.add_task(label, total=None)
-        return asyncio.run(start(lambda done, total: bar.update(task, completed=done, total=total)))
+        report = asyncio.run(
+            start(lambda done, total: bar.update(task, completed=done, total=total))
+        )
+    plot(report)
+    show(report)
+    for line in report["skipped_rows"]:
+        console.print(f"[yellow]skipped[/yellow] {line}")
 
 
 def _parse_budget(budget: str) -> str | dict[str, Any]:
@@ -235,12 +245,7 @@ def _print_report(report: dict[str, object]) -> None:
 
 @eval_group.command("jsonschema")
 @_data_options("JSONL of JSON Schemas: one {id, subset, schema} object a line.", "schemas")
-@click.option(
-    "--arms",
-    default=",".join(js.DEFAULT_ARMS),
-    show_default=True,
-    help=f"Comma-separated arms to run, of: {', '.join(js.ARMS)}.",
-)
+@_arms_option(js.DEFAULT_ARMS, js.ARMS)
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1, max=64),
@@ -248,12 +253,7 @@ def _print_report(report: dict[str, object]) -> None:
     show_default=True,
     help="Schemas evaluated at once (their seconds then include waiting for each other).",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Folder for results.jsonl, report.json and the plot; rerun to resume.",
-)
+@_out_option(_RESUMABLE_OUT)
 def jsonschema_command(
     data: Path, limit: int | None, model: str, budget: str, arms: str, concurrency: int, out: Path
 ) -> None:
@@ -267,13 +267,12 @@ def jsonschema_command(
         arms=_arm_names(arms),
         concurrency=concurrency,
     )
-    console = Console(stderr=True)
-    report = _with_progress(
-        console, "schemas x arms", lambda tick: js.run_jsonschema(cfg, on_progress=tick)
+    _run_eval(
+        "schemas x arms",
+        lambda tick: js.run_jsonschema(cfg, on_progress=tick),
+        lambda report: plot_coverage_by_subset(report, out / "coverage_by_subset.png"),
+        _print_coverage,
     )
-    plot_coverage_by_subset(report, out / "coverage_by_subset.png")
-    _print_coverage(report)
-    _print_skipped(console, report)
 
 
 def _print_coverage(report: dict[str, Any]) -> None:
@@ -318,23 +317,13 @@ def _print_coverage(report: dict[str, Any]) -> None:
 @_data_options(
     "HotpotQA JSONL: id, question, answers, paragraphs (title, text, is_supporting).", "questions"
 )
-@click.option(
-    "--arms",
-    default=",".join(hq.ARMS),
-    show_default=True,
-    help=f"Comma-separated arms to run, of: {', '.join(hq.ARMS)}.",
-)
+@_arms_option(hq.ARMS, hq.ARMS)
 @click.option(
     "--library",
     type=click.Path(path_type=Path, dir_okay=False),
     help="The pooled library's SQLite file (default OUT/library.db); reused when present.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Folder for results.jsonl, report.json and the plot; rerun to resume.",
-)
+@_out_option(_RESUMABLE_OUT)
 def hotpotqa_command(
     data: Path,
     limit: int | None,
@@ -354,13 +343,12 @@ def hotpotqa_command(
         arms=_arm_names(arms),
         library=library,
     )
-    console = Console(stderr=True)
-    report = _with_progress(
-        console, "questions x arms", lambda tick: hq.run_hotpotqa(cfg, on_progress=tick)
+    _run_eval(
+        "questions x arms",
+        lambda tick: hq.run_hotpotqa(cfg, on_progress=tick),
+        lambda report: plot_f1_vs_tokens(report, out / "f1_vs_tokens.png"),
+        _print_hotpotqa,
     )
-    plot_f1_vs_tokens(report, out / "f1_vs_tokens.png")
-    _print_hotpotqa(report)
-    _print_skipped(console, report)
 
 
 def _print_hotpotqa(report: dict[str, Any]) -> None:
