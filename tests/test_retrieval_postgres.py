@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -20,103 +19,51 @@ import pytest
 
 from cadenza.retrieval import HashingEmbedder, Library, MiniLMEmbedder
 from cadenza.store.migrations import MIGRATIONS
+from pg_cluster import as_postgres_user, bin_dir, fresh_database, throwaway_cluster
 from retrieval_files import MARKDOWN, pdf_bytes
-from test_server_support import bound_socket
-from test_store_postgres import _as_postgres_user, _bin_dir
 
 psycopg = pytest.importorskip("psycopg", reason="pip install 'cadenza[postgres]'")
 
 
 @contextlib.contextmanager
-def _cluster(bin_dir: Path) -> Iterator[str]:
-    prefix = _as_postgres_user()
-    base = Path(tempfile.mkdtemp(prefix="cadenza-pg-lib-"))
-    if prefix:
-        shutil.chown(base, "postgres", "postgres")
-    data = base / "data"
-    with bound_socket() as sock:
-        port = sock.getsockname()[1]
-    run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "cadenza",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        **run,
-    )  # type: ignore[call-overload]
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            str(base / "log"),
-            "-o",
-            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ],
-        **run,
-    )  # type: ignore[call-overload]
-    try:
-        yield f"postgresql://cadenza@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+def _cluster(binaries: Path) -> Iterator[str]:
+    with throwaway_cluster(binaries, prefix="cadenza-pg-lib-") as cluster:
+        yield cluster.url
 
 
 def _fresh_db(cluster: str) -> str:
-    name = f"lib_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return cluster.rsplit("/", 1)[0] + f"/{name}"
+    return fresh_database(cluster, prefix="lib_")
 
 
 @pytest.fixture(scope="module")
 def debian_cluster() -> Iterator[str]:
-    bin_dir = _bin_dir()
-    if bin_dir is None:
+    binaries = bin_dir()
+    if binaries is None:
         pytest.skip("PostgreSQL server binaries not found: apt-get install -y postgresql")
-    with _cluster(bin_dir) as url:
+    with _cluster(binaries) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def pgvector_cluster() -> Iterator[str]:
     pgserver = pytest.importorskip("pgserver", reason="the pgserver package ships pgvector")
-    bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
-    if not (bin_dir / "initdb").exists():
+    binaries = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    if not (binaries / "initdb").exists():
         pytest.skip("pgserver has no PostgreSQL binaries for this platform")
     copy = None
-    if _as_postgres_user():
+    if as_postgres_user():
         # The server runs as `postgres`, which cannot reach a checkout under a private
         # folder (`mktemp -d` makes it 0700): it runs a copy of the binaries it can read.
         # The binaries find their libraries at ../../../pgserver.libs (their RPATH).
         copy = Path(tempfile.mkdtemp(prefix="cadenza-pginstall-"))
         copy.chmod(0o755)
-        site = bin_dir.parents[2]
-        shutil.copytree(bin_dir.parent, copy / "pgserver" / "pginstall", symlinks=True)
+        site = binaries.parents[2]
+        shutil.copytree(binaries.parent, copy / "pgserver" / "pginstall", symlinks=True)
         if (site / "pgserver.libs").is_dir():
             shutil.copytree(site / "pgserver.libs", copy / "pgserver.libs", symlinks=True)
-        bin_dir = copy / "pgserver" / "pginstall" / "bin"
+        binaries = copy / "pgserver" / "pginstall" / "bin"
     try:
-        with _cluster(bin_dir) as url:
+        with _cluster(binaries) as url:
             yield url
     finally:
         if copy is not None:

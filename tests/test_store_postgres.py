@@ -7,17 +7,9 @@ them with `apt-get install -y postgresql` and the `postgres` extra.
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
-import pwd
-import shutil
 import signal
-import subprocess
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,123 +27,26 @@ from cadenza.store import (
 )
 from cadenza.store.migrations import MIGRATIONS
 from cadenza.store.postgres import PostgresStore
-from test_server_support import bound_socket, server_process, wait_for, wait_until
+from pg_cluster import Cluster, bin_dir, fresh_database, throwaway_cluster
+from test_server_support import server_process, wait_for, wait_until
 
 psycopg = pytest.importorskip("psycopg", reason="pip install 'cadenza[postgres]'")
-
-
-def _bin_dir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _as_postgres_user() -> list[str]:
-    """PostgreSQL refuses to run as root: run its binaries as `postgres` then."""
-    if os.geteuid() != 0:
-        return []
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("running as root and there is no 'postgres' user to run PostgreSQL as")
-    return ["runuser", "-u", "postgres", "--"]
-
-
-@dataclass
-class Cluster:
-    """A throwaway PostgreSQL server: its admin URL, and a way to restart it."""
-
-    url: str
-    pg_ctl: list[str]
-
-    def restart(self) -> None:
-        """Stop it (ending every connection, as a crash or an upgrade would), start it."""
-        subprocess.run(
-            [*self.pg_ctl, "-m", "fast", "-w", "-t", "60", "restart"],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
-    def end_connections(self, database: str) -> int:
-        """End every backend serving `database`, as an administrator or a failover would."""
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            rows = conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (database,),
-            ).fetchall()
-        return len(rows)
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     """A PostgreSQL server on 127.0.0.1 for this module."""
-    bin_dir = _bin_dir()
-    if bin_dir is None:
+    binaries = bin_dir()
+    if binaries is None:
         pytest.skip("PostgreSQL server binaries not found: apt-get install -y postgresql")
-    prefix = _as_postgres_user()
-    base = Path(tempfile.mkdtemp(prefix="cadenza-pg-"))
-    if prefix:
-        shutil.chown(base, "postgres", "postgres")
-    data = base / "data"
-    with bound_socket() as sock:
-        port = sock.getsockname()[1]
-    run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "cadenza",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        **run,
-    )  # type: ignore[call-overload]
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            str(base / "log"),
-            "-o",
-            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ],
-        **run,
-    )  # type: ignore[call-overload]
-    pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log")]
-    try:
-        yield Cluster(f"postgresql://cadenza@127.0.0.1:{port}/postgres", pg_ctl)
-    finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+    with throwaway_cluster(binaries) as running:
+        yield running
 
 
 @pytest.fixture
 def db_url(cluster: Cluster) -> Iterator[str]:
     """A fresh, empty database for one test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster.url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield cluster.url.rsplit("/", 1)[0] + f"/{name}"
+    yield fresh_database(cluster.url)
 
 
 def record(run_id: str, status: RunStatus = "in_progress", **kw: Any) -> RunRecord:
