@@ -4,48 +4,24 @@ server with hostile habits. All on 127.0.0.1, run by uvicorn in a thread."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpcore2
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from retrieval_files import HTML, pdf_bytes
-from test_server_support import bound_socket
+from test_server_support import AppThread as ServedApp
 
 
-class AppThread:
-    """An ASGI app on 127.0.0.1 in a thread; `url` is its base URL."""
+class AppThread(ServedApp):
+    """An ASGI app on 127.0.0.1 in a thread, without lifespan events; `url` is its base URL."""
 
     def __init__(self, app: Any) -> None:
-        self.sock = bound_socket()
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> AppThread:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.sock.close()
+        super().__init__(app, lifespan="off")
 
 
 # --------------------------------------------------------------------------- providers
