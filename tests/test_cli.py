@@ -7,22 +7,9 @@ import json
 import pytest
 
 import cadenza
-from cadenza.cli import main
 from cadenza.cli.output import print_result
 from cadenza.testing import ScriptedModel
-
-
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.argv", ["cadenza", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from in_process_cli import run_cli
 
 
 def test_run_json_prints_only_the_result_object(

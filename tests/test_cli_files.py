@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cadenza.cli import main
 from cadenza.models.base import ModelRequest
 from cadenza.models.registry import register_provider
 from cadenza.retrieval import HashingEmbedder
 from cadenza.testing import ScriptedModel
+from in_process_cli import run_cli
 
 
 def _cite(request: ModelRequest) -> str:
@@ -23,19 +23,6 @@ def _cite(request: ModelRequest) -> str:
 
 
 register_provider("clicite", lambda name, model: ScriptedModel(name=name, default=_cite))
-
-
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.argv", ["cadenza", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(autouse=True)
@@ -52,17 +39,17 @@ def test_files_add_ls_rm_and_run_with_file_search(
     good.write_text("# Herons\n\nThe grey heron eats fish and frogs.\n")
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(b"%PDF-1.7 not a pdf")
-    code, out, err = _cli(
+    code, out, err = run_cli(
         monkeypatch, capsys, "files", "add", str(good), str(bad), "--label", "birds", "--db", db
     )
     assert code == 1  # one file skipped, named; the other added
     assert "added " in out and "herons.md" in out and "broken.pdf" in err
-    code, out, _ = _cli(monkeypatch, capsys, "files", "ls", "--json", "--db", db)
+    code, out, _ = run_cli(monkeypatch, capsys, "files", "ls", "--json", "--db", db)
     files = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [f["name"] for f in files] == ["herons.md"]
     assert files[0]["labels"] == ["birds"]
 
-    code, out, _ = _cli(
+    code, out, _ = run_cli(
         monkeypatch,
         capsys,
         "run",
@@ -81,7 +68,7 @@ def test_files_add_ls_rm_and_run_with_file_search(
     assert "fish and frogs [P1]" in out
     assert "sources" in out and "herons.md" in out and "grey heron eats fish" in out
 
-    code, out, _ = _cli(
+    code, out, _ = run_cli(
         monkeypatch,
         capsys,
         "run",
@@ -100,16 +87,16 @@ def test_files_add_ls_rm_and_run_with_file_search(
     ds = json.loads(out)["data_sources"]
     assert ds["unmatched_labels"] == ["reptiles"] and ds["file_search"] == []
 
-    code, _, err = _cli(monkeypatch, capsys, "files", "rm", files[0]["id"], "nope", "--db", db)
+    code, _, err = run_cli(monkeypatch, capsys, "files", "rm", files[0]["id"], "nope", "--db", db)
     assert code == 1 and "no file nope" in err
-    code, out, _ = _cli(monkeypatch, capsys, "files", "ls", "--db", db)
+    code, out, _ = run_cli(monkeypatch, capsys, "files", "ls", "--db", db)
     assert "the library has no files" in out
 
 
 def test_label_without_file_search_is_refused(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = _cli(monkeypatch, capsys, "run", "q", "--label", "hr")
+    code, _, err = run_cli(monkeypatch, capsys, "run", "q", "--label", "hr")
     assert code != 0 and "--file-search" in err
 
 

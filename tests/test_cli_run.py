@@ -12,7 +12,7 @@ import pytest
 import cadenza
 from cadenza.cli.run import ExitCode
 from cadenza.testing import ScriptedModel
-from test_cli import run_cli
+from in_process_cli import run_cli
 
 
 def closed_port() -> int:

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from cadenza.cli import main
 from cadenza.errors import InvalidTaskError, UsageError
 from cadenza.evals.jsonschema import JsonSchemaConfig, load_schemas, run_jsonschema
 from cadenza.evals.plot import plot_coverage_by_subset
 from cadenza.models.base import Model, ModelRequest
 from cadenza.models.registry import register_provider
 from cadenza.testing import ScriptedModel
+from in_process_cli import run_cli
 
 SCHEMAS: list[dict[str, Any]] = [
     {
@@ -77,19 +77,6 @@ register_provider("evalfake", _provider, forms=("evalfake:json: tests only",))
 def write(path: Path, rows: list[Any]) -> Path:
     path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
     return path
-
-
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.argv", ["cadenza", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- loading -----------------------------------------------------------------------------------

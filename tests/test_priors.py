@@ -13,7 +13,6 @@ import pytest
 
 import cadenza
 from cadenza import Requirement, RunOptions
-from cadenza.cli import main
 from cadenza.errors import UsageError
 from cadenza.planner import Revise, Sample, SearchSettings
 from cadenza.planner.actions import Action, SearchView
@@ -33,6 +32,7 @@ from cadenza.priors import default_prior_table
 from cadenza.store import opened_store
 from cadenza.store.priors import PriorTable, open_prior_table
 from cadenza.testing import ScriptedModel
+from in_process_cli import run_cli
 
 NO_COMMA = "punctuation:no_comma"
 
@@ -266,19 +266,6 @@ def test_a_corrupt_priors_file_never_fails_a_run(
 
 
 # -- the command line ---------------------------------------------------------------------
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.argv", ["cadenza", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_priors_show_and_reset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
