@@ -14,9 +14,11 @@ import cadenza
 from cadenza.errors import UsageError
 from cadenza.models.base import ModelRequest
 from cadenza.planner import SearchSettings
+from cadenza.result import Result
 from cadenza.retrieval import FileSearch, HashingEmbedder, Library
 from cadenza.runner import RunOptions
 from cadenza.sources.retriever import RetrievalSettings
+from cadenza.sources.tools import Tool
 from cadenza.testing import ScriptedModel
 from cadenza.web import WebSearch, WebSearcher
 from cadenza.web.providers import SearchProvider, Site, StaticSearchProvider, WebResult
@@ -41,15 +43,29 @@ def _cite_the_heron(request: ModelRequest) -> str:
     return "I do not know."
 
 
+async def ask(
+    library: Library | None,
+    *,
+    max_calls: int,
+    model: ScriptedModel | None = None,
+    tools: Sequence[Tool] | None = None,
+    options: RunOptions | None = None,
+) -> Result:
+    """What does the grey heron eat? A run with `tools` (default: a file search) over
+    `library`, answered by `model` (default: one citing the heron's passage)."""
+    return await cadenza.arun(
+        "What does the grey heron eat?",
+        models=[model or ScriptedModel(default=_cite_the_heron)],
+        budget={"max_calls": max_calls},
+        tools=list(tools) if tools is not None else [FileSearch()],
+        library=library,
+        options=options,
+    )
+
+
 async def test_a_file_search_answers_from_cited_passages(library: Library) -> None:
     model = ScriptedModel(default=_cite_the_heron)
-    result = await cadenza.arun(
-        "What does the grey heron eat?",
-        models=[model],
-        budget={"max_calls": 4},
-        tools=[FileSearch()],
-        library=library,
-    )
+    result = await ask(library, max_calls=4, model=model)
     assert result.result.startswith("fish and frogs [P")
     names = {r.name for r in result.requirements_result.requirements}
     assert {"cites_sources", "grounded"} <= names
@@ -74,12 +90,10 @@ async def test_a_file_search_answers_from_cited_passages(library: Library) -> No
 
 async def test_a_wrong_citation_is_caught_and_revised(library: Library) -> None:
     model = ScriptedModel(["fish and frogs [P9]"], default=_cite_the_heron)
-    result = await cadenza.arun(
-        "What does the grey heron eat?",
-        models=[model],
-        budget={"max_calls": 6},
-        tools=[FileSearch()],
-        library=library,
+    result = await ask(
+        library,
+        max_calls=6,
+        model=model,
         options=RunOptions(search=SearchSettings(repairs=False, width=1)),
     )
     first = next(n for n in result.trace if n.kind == "generate")
@@ -90,13 +104,7 @@ async def test_a_wrong_citation_is_caught_and_revised(library: Library) -> None:
 async def test_an_empty_library_says_so_and_still_answers(tmp_path: Path) -> None:
     with Library(f"sqlite:///{tmp_path / 'empty.db'}", embedder=HashingEmbedder()) as lib:
         model = ScriptedModel(default="Nothing was found.")
-        result = await cadenza.arun(
-            "What does the grey heron eat?",
-            models=[model],
-            budget={"max_calls": 2},
-            tools=[FileSearch()],
-            library=lib,
-        )
+        result = await ask(lib, max_calls=2, model=model)
     ds = result.data_sources
     assert ds is not None and ds.empty_library and ds.file_search == []
     assert any("no files" in n for n in ds.notes)
@@ -105,12 +113,10 @@ async def test_an_empty_library_says_so_and_still_answers(tmp_path: Path) -> Non
 
 
 async def test_labels_and_ids_that_match_nothing_are_reported(library: Library) -> None:
-    result = await cadenza.arun(
-        "What does the grey heron eat?",
-        models=[ScriptedModel(default=_cite_the_heron)],
-        budget={"max_calls": 2},
+    result = await ask(
+        library,
+        max_calls=2,
         tools=[FileSearch(labels=["birds", "reptiles"]), FileSearch(file_ids=["nope"])],
-        library=library,
     )
     ds = result.data_sources
     assert ds is not None
@@ -130,13 +136,8 @@ async def test_a_provider_that_is_down_is_a_failed_node_and_the_run_goes_on(
     library: Library,
 ) -> None:
     web = WebSearcher(provider=_Down())
-    result = await cadenza.arun(
-        "What does the grey heron eat?",
-        models=[ScriptedModel(default=_cite_the_heron)],
-        budget={"max_calls": 2},
-        tools=[FileSearch(), WebSearch()],
-        library=library,
-        options=RunOptions(web=web),
+    result = await ask(
+        library, max_calls=2, tools=[FileSearch(), WebSearch()], options=RunOptions(web=web)
     )
     await web.aclose()
     ds = result.data_sources
@@ -152,10 +153,9 @@ async def test_web_results_are_sources_with_urls() -> None:
         [("Grey heron", "https://birds.example/heron", "The grey heron eats fish and frogs.")]
     )
     web = WebSearcher(provider=provider)
-    result = await cadenza.arun(
-        "What does the grey heron eat?",
-        models=[ScriptedModel(default=_cite_the_heron)],
-        budget={"max_calls": 2},
+    result = await ask(
+        None,
+        max_calls=2,
         tools=[WebSearch()],
         options=RunOptions(web=web, retrieval=RetrievalSettings(hops=0)),
     )
@@ -172,13 +172,7 @@ async def test_tools_must_be_tools() -> None:
 
 async def test_a_long_answer_is_cut_to_its_short_phrase(library: Library) -> None:
     model = ScriptedModel(default="The usual food of the grey heron is fish and frogs [P1].")
-    result = await cadenza.arun(
-        "What does the grey heron eat?",
-        models=[model],
-        budget={"max_calls": 1},
-        tools=[FileSearch()],
-        library=library,
-    )
+    result = await ask(library, max_calls=1, model=model)
     assert result.result == "fish and frogs [P1]"
     short = next(r for r in result.requirements_result.requirements if r.name == "short_answer")
     assert short.score == 1.0 and result.score == 1.0
@@ -198,12 +192,9 @@ def test_the_short_answer_check_and_its_bound() -> None:
 
 
 async def test_sentences_style_has_no_short_answer_requirement(library: Library) -> None:
-    result = await cadenza.arun(
-        "What does the grey heron eat?",
-        models=[ScriptedModel(default=_cite_the_heron)],
-        budget={"max_calls": 1},
-        tools=[FileSearch()],
-        library=library,
+    result = await ask(
+        library,
+        max_calls=1,
         options=RunOptions(retrieval=RetrievalSettings(answer_style="sentences")),
     )
     names = [r.name for r in result.requirements_result.requirements]
@@ -221,12 +212,10 @@ class _Slow(SearchProvider):
 async def test_a_slow_provider_times_out_as_a_failed_node(library: Library) -> None:
     web = WebSearcher(provider=_Slow())
     started = time.monotonic()
-    result = await cadenza.arun(
-        "What does the grey heron eat?",
-        models=[ScriptedModel(default=_cite_the_heron)],
-        budget={"max_calls": 2},
+    result = await ask(
+        library,
+        max_calls=2,
         tools=[FileSearch(), WebSearch()],
-        library=library,
         options=RunOptions(web=web, retrieval=RetrievalSettings(search_timeout_s=0.2, hops=0)),
     )
     await web.aclose()
