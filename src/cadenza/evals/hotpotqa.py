@@ -207,21 +207,7 @@ async def _naive_rag(
 ) -> HotpotOutcome:
     started = time.monotonic()
     found = await corpus.library.asearch(row.question, limit=NAIVE_TOP_K, mode="bm25")
-    evidence = Evidence()
-    shown = evidence.show(
-        Found(
-            kind="file",
-            key=p.id,
-            text=p.text,
-            title=p.title,
-            score=p.score,
-            query=row.question,
-            rank=i + 1,
-            file_id=p.file_id,
-            file_name=p.file_name,
-        )
-        for i, p in enumerate(found.passages)
-    )
+    shown = Evidence().show(Found.in_files(found.passages, row.question))
     messages = answer_messages(row.question, shown, style="short")
     return await _one_call(row, "naive_rag", corpus, model, cfg, messages, shown, started)
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..result import DataSources, FileSource, WebSource
 from .citations import cited_labels, label
+
+if TYPE_CHECKING:
+    from ..retrieval.passages import Passage
 
 __all__ = ["Evidence", "Found", "Source", "SourceKind"]
 
@@ -40,6 +43,24 @@ class Found:
     url: str | None = None
     node_id: str | None = None
     """Its ``passage`` trace node."""
+
+    @classmethod
+    def in_files(cls, passages: Iterable[Passage], query: str) -> list[Found]:
+        """The passages a file search of `query` returned, ranked in their order."""
+        return [
+            cls(
+                kind="file",
+                key=p.id,
+                text=p.text,
+                title=p.title,
+                score=p.score,
+                query=query,
+                rank=i + 1,
+                file_id=p.file_id,
+                file_name=p.file_name,
+            )
+            for i, p in enumerate(passages)
+        ]
 
 
 @dataclass(frozen=True)

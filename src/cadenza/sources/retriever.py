@@ -284,20 +284,7 @@ class Retriever:
             ev.note(f"file ids that name no file: {', '.join(ev.unknown_file_ids)}")
         if result.unmatched_labels:
             ev.note(f"labels no file carries: {', '.join(ev.unmatched_labels)}")
-        return [
-            Found(
-                kind="file",
-                key=p.id,
-                text=p.text,
-                title=p.title,
-                score=p.score,
-                query=query,
-                rank=i + 1,
-                file_id=p.file_id,
-                file_name=p.file_name,
-            )
-            for i, p in enumerate(result.passages)
-        ]
+        return Found.in_files(result.passages, query)
 
     async def _web_search(self, tool: WebSearch, query: str, node: TraceNode) -> list[Found]:
         web = self.tools.web
