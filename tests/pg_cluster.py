@@ -1,8 +1,9 @@
 """Throwaway PostgreSQL clusters on loopback for the tests that need a real server.
 
-`bin_dir()` finds Debian's server binaries; `throwaway_cluster(bin_dir)` runs a cluster of
-them (any PostgreSQL's) in a temporary folder, as the `postgres` user when the tests run
-as root, and removes it afterwards; `fresh_database` makes an empty database in it.
+`bin_dir()` finds Debian's server binaries (or skips the test); `throwaway_cluster(bin_dir)`
+runs a cluster of them (any PostgreSQL's) in a temporary folder, as the `postgres` user
+when the tests run as root, and removes it afterwards; `fresh_database` makes an empty
+database in it.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from test_server_support import bound_socket
 __all__ = ["Cluster", "as_postgres_user", "bin_dir", "fresh_database", "throwaway_cluster"]
 
 
-def bin_dir() -> Path | None:
+def bin_dir() -> Path:
     """The folder of Debian's PostgreSQL server binaries (the newest), else of `initdb`
-    on the PATH; None without either."""
+    on the PATH; the test is skipped without either."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
+    if initdb is None:
+        pytest.skip("PostgreSQL server binaries not found: apt-get install -y postgresql")
+    return Path(initdb).parent
 
 
 def as_postgres_user() -> list[str]:
