@@ -21,10 +21,12 @@ from cadenza.planner.priors import (
     Observation,
     PriorRow,
     PriorSettings,
+    Reach,
     apply_priors,
     kind_priors,
     observe,
     out_of_reach,
+    reach_of_kinds,
     requirement_kind,
 )
 from cadenza.planner.state import Candidate, Judged, RunState
@@ -429,4 +431,71 @@ def test_out_of_reach_still_lets_the_free_repairs_run(tmp_path: Path) -> None:
     assert result.requirements_result.finish_reason == "all_requirements_met"
     assert "," not in result.result
     assert any(n.kind == "repair" for n in result.trace)
+    table.store.close()
+
+
+# -- how far a requirement is within reach --------------------------------------------------
+def test_reach_is_the_smoothed_rate_of_kinds_with_enough_history() -> None:
+    settings = PriorSettings(out_of_reach_after=10)
+    rows = [row("revise", 12, 1), row("sample", 8, 2)]
+    assert reach_of_kinds(rows, settings) == {NO_COMMA: pytest.approx(3.5 / 21)}
+    assert reach_of_kinds([row("revise", 9, 0)], settings) == {}  # too little history
+    assert reach_of_kinds(rows, PriorSettings(min_chance=0)) == {}  # turned off
+    assert reach_of_kinds(rows, PriorSettings(out_of_reach_after=0)) == {}
+    with pytest.raises(ValueError, match="min_chance"):
+        PriorSettings(min_chance=1.5)
+
+
+def test_reach_chance_over_the_actions_left() -> None:
+    reach = Reach({"a": 0.5, "b": 0.2}, min_chance=0.2)
+    assert reach.chance(["a"], 1) == pytest.approx(0.5)
+    assert reach.chance(["a"], 2) == pytest.approx(0.75)
+    # both must be fixed: one action does both with 0.5 x 0.2
+    assert reach.chance(["a", "b"], 1) == pytest.approx(0.1)
+    assert reach.chance(["a", "b"], 3) == pytest.approx(1 - 0.9**3)
+    assert reach.chance(["a", "c"], 3) is None  # "c" has no history: unknown
+    assert reach.chance([], 3) is None
+    assert reach.chance(["b"], None) == 1.0  # no cap on the budget
+    assert reach.chance(["b"], 0) == 0.0
+    assert reach.not_worth_it(["a", "b"], 1) and not reach.not_worth_it(["a", "b"], 3)
+    assert not reach.not_worth_it(["a", "c"], 0)  # unknown is never given up
+
+
+def test_a_run_stops_when_the_budget_left_is_unlikely_to_fix_the_failures(
+    tmp_path: Path,
+) -> None:
+    table = table_at(tmp_path)
+    # One revision in 40 improved this kind: p = 1.5 / 41 per action.
+    table.record([obs("revise", True)] + [obs("revise", False)] * 39)
+
+    def run(max_calls: int, **settings: object) -> cadenza.Result:
+        model = ScriptedModel(["a, b", "c, d", "e f"], max_concurrency=1)
+        return cadenza.run(
+            "Write two words.",
+            [Requirement(description="no commas", validator=NO_COMMA)],
+            models=[model],
+            budget={"max_calls": max_calls},
+            options=RunOptions(
+                search=SearchSettings(repairs=False, max_output_tokens=32, focus=False),
+                compile_requirements=False,
+                prior_table=table,
+                prior_settings=PriorSettings(explore=0, **settings),  # type: ignore[arg-type]
+            ),
+        )
+
+    # 5 more calls: 1 - (1 - 1.5/41) ** 5 = 17 % < 20 %: nothing more is bought
+    short = run(6)
+    assert model_calls(short) == ["generate"]
+    rr = short.requirements_result
+    assert rr.finish_reason == "no_further_improvement"
+    assert "seldom improved" in rr.finish_message and "17 %" in rr.finish_message
+    detail = short.trace[0].detail["priors"]
+    assert detail["reach"] == {NO_COMMA: round(1.5 / 41, 4)}
+    # the same history with a larger budget: 29 more calls give a 66 % chance, so it goes on
+    long = run(30)
+    assert len(model_calls(long)) == 3 and long.result == "e f"
+    assert long.requirements_result.finish_reason == "all_requirements_met"
+    # turned off, the short budget is spent as before
+    off = run(6, min_chance=0)
+    assert len(model_calls(off)) == 3 and off.result == "e f"
     table.store.close()

@@ -28,9 +28,11 @@ from .planner.priors import (
     Observation,
     PriorRow,
     PriorSettings,
+    Reach,
     apply_priors,
     kind_priors,
     out_of_reach,
+    reach_of_kinds,
     requirement_kind,
 )
 from .store.priors import PriorTable, default_prior_table, open_prior_table
@@ -91,16 +93,25 @@ class RunPriors:
         priors = kind_priors(rows, defaults, self.settings)
         apply_priors(kinds, priors)
         hopeless = out_of_reach(rows, self.settings)
-        exploring = bool(hopeless) and random.random() < self.settings.explore
+        chances = reach_of_kinds(rows, self.settings)
+        exploring = bool(hopeless or chances) and random.random() < self.settings.explore
         if not exploring:
             search.out_of_reach = frozenset(
                 r.name for r in search.task.requirements if requirement_kind(r) in hopeless
             )
+            by_name = {
+                r.name: chances[k]
+                for r in search.task.requirements
+                if (k := requirement_kind(r)) in chances
+            }
+            if by_name:
+                search.reach = Reach(by_name, self.settings.min_chance)
         self.detail = {
-            "used": bool(priors) or bool(hopeless),
+            "used": bool(priors) or bool(hopeless) or bool(chances),
             "where": table.where,
             "requirement_kinds": req_kinds,
             "out_of_reach": sorted(hopeless),
+            "reach": {k: round(v, 4) for k, v in sorted(chances.items())},
             "exploring": exploring,
             "kinds": {
                 k.name: (

@@ -17,13 +17,22 @@ instead of the fixed default of `SearchSettings`:
 
 so a few observations move the prior only a little (the default counts as ``c`` of
 them), and however long the history, it weighs like at most ``max_strength`` of the
-run's own actions: the run's evidence soon takes over. Where the table is kept
-(the store's ``priors`` table) is `cadenza.store.priors`; this module is pure.
+run's own actions: the run's evidence soon takes over.
+
+The same rows say how far each requirement is within reach (`Reach`): for a requirement
+kind with at least ``out_of_reach_after`` tries on record, the chance that one model
+action improves it is ``(improved + 0.5) / (tried + 1)`` (any action kind). While the
+best candidate fails requirements that all have such a chance, the chance that the
+actions the budget still pays for fix every one of them is ``1 - (1 - p1 * p2 ...) ** n``;
+below ``min_chance`` the search buys no more model work (the tokens would most likely
+be lost). Where the table is kept (the store's ``priors`` table) is
+`cadenza.store.priors`; this module is pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..task import Requirement
@@ -35,10 +44,12 @@ __all__ = [
     "Observation",
     "PriorRow",
     "PriorSettings",
+    "Reach",
     "apply_priors",
     "kind_priors",
     "observe",
     "out_of_reach",
+    "reach_of_kinds",
     "requirement_kind",
 ]
 
@@ -57,6 +68,12 @@ class PriorSettings:
     """A requirement kind that this many actions of earlier runs (of any kind, with this
     model) tried to improve without one success is out of reach: while the best candidate
     fails only such requirements, the search starts nothing new. 0: never."""
+    min_chance: float = 0.2
+    """Stop buying model work when, by earlier runs' record, the actions the budget left
+    pays for have less than this chance of fixing every requirement the best candidate
+    fails (each requirement's kind needs ``out_of_reach_after`` tries on record; the
+    chance of one action is ``(improved + 0.5) / (tried + 1)``, requirements taken as
+    independent). 0: never."""
     explore: float = 0.1
     """The share of runs that search as usual even on requirements out of reach, so that
     the verdict is revisited (a run that gives up records nothing that could overturn it)."""
@@ -73,6 +90,8 @@ class PriorSettings:
             raise ValueError("PriorSettings.out_of_reach_after must be >= 0")
         if not 0 <= self.explore <= 1:
             raise ValueError("PriorSettings.explore must be in 0..1")
+        if not 0 <= self.min_chance <= 1:
+            raise ValueError("PriorSettings.min_chance must be in 0..1")
 
 
 @dataclass(frozen=True)
@@ -186,6 +205,51 @@ def out_of_reach(rows: Iterable[PriorRow], settings: PriorSettings) -> frozenset
     return frozenset(
         k for k, n in tried.items() if n >= settings.out_of_reach_after and improved[k] == 0
     )
+
+
+def reach_of_kinds(rows: Iterable[PriorRow], settings: PriorSettings) -> dict[str, float]:
+    """Per requirement kind with at least `out_of_reach_after` tries on record (rows of
+    this run's models, any action kind): the chance that one model action improves it,
+    ``(improved + 0.5) / (tried + 1)``. Empty when `min_chance` or `out_of_reach_after` is 0."""
+    if settings.min_chance <= 0 or settings.out_of_reach_after <= 0:
+        return {}
+    tried: dict[str, int] = {}
+    improved: dict[str, int] = {}
+    for r in rows:
+        tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
+        improved[r.requirement_kind] = improved.get(r.requirement_kind, 0) + max(
+            0, min(r.improved, r.tried)
+        )
+    return {
+        k: (improved[k] + 0.5) / (n + 1)
+        for k, n in tried.items()
+        if n >= settings.out_of_reach_after
+    }
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What earlier runs say of this run's requirements (by name): the chance that one
+    model action improves each, for those with enough history."""
+
+    chances: Mapping[str, float]
+    min_chance: float
+
+    def chance(self, failing: Sequence[str], actions_left: float | None) -> float | None:
+        """The chance that `actions_left` more model actions (None: no cap) fix every
+        requirement in `failing`; None when one of them has no history (unknown)."""
+        if not failing or any(name not in self.chances for name in failing):
+            return None
+        p = float(math.prod(self.chances[name] for name in failing))
+        if actions_left is None:
+            return 1.0 if p > 0 else 0.0
+        miss: float = (1.0 - p) ** max(0.0, actions_left)
+        return 1.0 - miss
+
+    def not_worth_it(self, failing: Sequence[str], actions_left: float | None) -> bool:
+        """More model work is unlikely to pay: the chance is known and below `min_chance`."""
+        c = self.chance(failing, actions_left)
+        return c is not None and c < self.min_chance
 
 
 def apply_priors(kinds: Sequence[ActionKind], priors: dict[str, KindPrior]) -> None:

@@ -31,7 +31,7 @@ from .evaluation import Evaluator
 from .kinds import default_kinds
 from .load import ModelLoad
 from .policy import Policy
-from .priors import Observation, observe
+from .priors import Observation, Reach, observe
 from .prompts import first_messages
 from .settings import SearchSettings
 from .state import Candidate, RunState
@@ -132,6 +132,10 @@ class Search:
         self.out_of_reach: frozenset[str] = frozenset()
         """Requirements (by name) that earlier runs never improved with this model (set
         from the priors): while the best candidate fails only these, start nothing new."""
+        self.reach: Reach | None = None
+        """The chance one model action improves each requirement, by earlier runs (set
+        from the priors): when the budget left is unlikely to fix what the best
+        candidate fails, start nothing new."""
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> Outcome:
@@ -390,12 +394,20 @@ class Search:
         """Nothing is in flight and nothing could be started: say why."""
         best = self.state.best
         if best is not None and self._hopeless():
-            names = ", ".join(r.name for r, _ in self.state.failing(best))
+            failing = [r.name for r, _ in self.state.failing(best)]
+            names = ", ".join(failing)
+            if all(n in self.out_of_reach for n in failing):
+                why = f"requirements earlier runs never improved with this model ({names})"
+            else:
+                chance = self._chance(failing) or 0.0
+                why = (
+                    f"requirements earlier runs seldom improved with this model ({names}): "
+                    f"a {100 * chance:.0f} % chance that the budget left fixes them all"
+                )
             return Outcome(
                 self.state,
                 "no_further_improvement",
-                f"the best candidate fails only requirements earlier runs never improved "
-                f"with this model ({names}); see `cadenza priors show`",
+                f"the best candidate fails only {why}; see `cadenza priors show`",
             )
         if self._stale >= self.settings.patience * self.width:
             return Outcome(
@@ -416,7 +428,7 @@ class Search:
         """The best candidate fails only requirements out of reach; or, before any answer,
         every requirement is out of reach and one model action has started (any answer
         beats none; more of them are not worth buying)."""
-        if not self.out_of_reach:
+        if not self.out_of_reach and self.reach is None:
             return False
         best = self.state.best
         if best is None:
@@ -426,8 +438,20 @@ class Search:
                 and bool(reqs)
                 and all(r.name in self.out_of_reach for r in reqs)
             )
-        failing = self.state.failing(best)
-        return bool(failing) and all(r.name in self.out_of_reach for r, _ in failing)
+        failing = [r.name for r, _ in self.state.failing(best)]
+        if failing and all(n in self.out_of_reach for n in failing):
+            return True
+        return self.reach is not None and self.reach.not_worth_it(failing, self._actions_left())
+
+    def _actions_left(self) -> float | None:
+        """How many more model actions like a first sample the budget pays for, counting
+        the ones in flight (they are tries too); None when nothing caps them."""
+        return self.costs.calls_left(
+            self.costs.generation(0, self.costs.first_prompt_tokens(self.base))
+        )
+
+    def _chance(self, failing: list[str]) -> float | None:
+        return None if self.reach is None else self.reach.chance(failing, self._actions_left())
 
     def _finished(self) -> Outcome | None:
         best = self.state.best
