@@ -499,3 +499,42 @@ def test_a_run_stops_when_the_budget_left_is_unlikely_to_fix_the_failures(
     off = run(6, min_chance=0)
     assert len(model_calls(off)) == 3 and off.result == "e f"
     table.store.close()
+
+
+def test_one_call_first_when_earlier_runs_say_one_answer_likely_meets_everything(
+    tmp_path: Path,
+) -> None:
+    table = table_at(tmp_path)
+
+    def first_wave(**settings: object) -> cadenza.Result:
+        model = ScriptedModel(["a b", "c d", "e f", "g h"], max_concurrency=4, delay=0.01)
+        return cadenza.run(
+            "Write two words.",
+            [Requirement(description="no commas", validator=NO_COMMA)],
+            models=[model],
+            budget={"max_calls": 4},
+            options=RunOptions(
+                search=SearchSettings(repairs=False, max_output_tokens=32, focus=False),
+                compile_requirements=False,
+                prior_table=table,
+                prior_settings=PriorSettings(explore=0, **settings),  # type: ignore[arg-type]
+            ),
+        )
+
+    assert len(model_calls(first_wave())) == 4  # no history: every slot at once
+    # Earlier runs: one action fixed this kind 36 times in 40 (chance 36.5/41 = 0.89).
+    table.record([obs("sample", True)] * 36 + [obs("sample", False)] * 4)
+    one = first_wave()
+    assert model_calls(one) == ["generate"] and one.result == "a b"
+    assert one.trace[0].detail["priors"]["one_call_first"] == round(36.5 / 41, 4)
+    assert len(model_calls(first_wave(one_first_at=0))) == 4  # turned off
+    assert len(model_calls(first_wave(one_first_at=0.95))) == 4  # not likely enough
+    # A history that says one answer seldom meets it keeps the wave.
+    table.reset()
+    table.record([obs("sample", True)] * 10 + [obs("sample", False)] * 30)
+    wave = first_wave()
+    assert len(model_calls(wave)) == 4
+    assert wave.trace[0].detail["priors"]["one_call_first"] is None
+    with pytest.raises(ValueError, match="one_first_at"):
+        PriorSettings(one_first_at=2)
+    table.store.close()

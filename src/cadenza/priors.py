@@ -19,6 +19,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from .models.base import Model
@@ -95,6 +96,7 @@ class RunPriors:
         hopeless = out_of_reach(rows, self.settings)
         chances = reach_of_kinds(rows, self.settings)
         exploring = bool(hopeless or chances) and random.random() < self.settings.explore
+        one_call_first: float | None = None
         if not exploring:
             search.out_of_reach = frozenset(
                 r.name for r in search.task.requirements if requirement_kind(r) in hopeless
@@ -106,6 +108,16 @@ class RunPriors:
             }
             if by_name:
                 search.reach = Reach(by_name, self.settings.min_chance)
+                first = search.reach.chance([r.name for r in search.task.requirements], 1)
+                one_first = self.settings.one_first_at
+                if (
+                    first is not None
+                    and one_first > 0
+                    and first >= one_first
+                    and search.settings.first_round is None
+                ):
+                    search.settings = replace(search.settings, first_round=1)
+                    one_call_first = round(first, 4)
         self.detail = {
             "used": bool(priors) or bool(hopeless) or bool(chances),
             "where": table.where,
@@ -113,6 +125,7 @@ class RunPriors:
             "out_of_reach": sorted(hopeless),
             "reach": {k: round(v, 4) for k, v in sorted(chances.items())},
             "exploring": exploring,
+            "one_call_first": one_call_first,
             "kinds": {
                 k.name: (
                     priors[k.name].as_detail()

@@ -74,6 +74,13 @@ class PriorSettings:
     fails (each requirement's kind needs ``out_of_reach_after`` tries on record; the
     chance of one action is ``(improved + 0.5) / (tried + 1)``, requirements taken as
     independent). 0: never."""
+    one_first_at: float = 0.6
+    """Start with one model call instead of a first wave on every slot when, by earlier
+    runs' record, one action meets every requirement of the task with at least this
+    chance (the product of their kinds' chances; each kind needs ``out_of_reach_after``
+    tries on record): the wave's other calls would mostly be cancelled, and billed for
+    what they had read and written. Only when `SearchSettings.first_round` is None.
+    0: never."""
     explore: float = 0.1
     """The share of runs that search as usual even on requirements out of reach, so that
     the verdict is revisited (a run that gives up records nothing that could overturn it)."""
@@ -92,6 +99,8 @@ class PriorSettings:
             raise ValueError("PriorSettings.explore must be in 0..1")
         if not 0 <= self.min_chance <= 1:
             raise ValueError("PriorSettings.min_chance must be in 0..1")
+        if not 0 <= self.one_first_at <= 1:
+            raise ValueError("PriorSettings.one_first_at must be in 0..1")
 
 
 @dataclass(frozen=True)
