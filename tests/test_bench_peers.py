@@ -429,3 +429,57 @@ async def test_a_run_cut_short_says_so_in_its_exit_status(
     assert await run_mod.main_async(args) == 0  # nothing left: run_todo is not called
     assert ran == [2, 1]
     assert "| single | 1 | 2 | 100.0 % |" in (out / "summary.md").read_text()
+
+
+def test_summary_adds_cadenza_eval_folders_as_runs(tmp_path: Path) -> None:
+    peers = tmp_path / "peers"
+    peers.mkdir()
+    (peers / "results.jsonl").write_text(
+        "".join(
+            json.dumps(r) + "\n"
+            for r in [
+                _row("dspy_bon4", 1, "1", [True], 1000),
+                _row("dspy_bon4", 1, "2", [False], 1000),
+                _row("dspy_bon4", 1, "3", [False], 1000),
+            ]
+        )
+    )
+    folders = []
+    for n, met in enumerate(([True, True], [True, False])):
+        folder = tmp_path / f"eval{n}"
+        folder.mkdir()
+        (folder / "report.json").write_text(json.dumps({"budget": {"max_tokens": 1400}}))
+        (folder / "results.jsonl").write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "key": k,
+                        "arm": "cadenza_no_repair",
+                        "strict": [ok],
+                        "loose": [ok],
+                        "tokens": 500,
+                        "calls": 3,
+                        "seconds": 2.0,
+                    }
+                )
+                + "\n"
+                for k, ok in zip(("1", "2"), met, strict=True)
+            )
+        )
+        folders.append(folder)
+    rows = summary_mod.load_rows([peers]) + summary_mod.load_eval_rows(folders)
+    label = 'cadenza_no_repair {"max_tokens": 1400}'
+    got = {s.arm: s for s in summary_mod.summarize(rows, versus="dspy_bon4", common=True)}
+    cad = got[label]
+    # two runs (folders), on the two prompts every run of every arm finished
+    assert (cad.runs, cad.prompts) == (2, 2)
+    assert (cad.prompt_strict, cad.lowest, cad.highest) == (0.75, 0.5, 1.0)
+    assert cad.input_tokens is None and cad.tokens == 500
+    assert got["dspy_bon4"].prompts == 2  # prompt "3" is not everywhere
+    assert cad.versus is not None and cad.versus[0] == pytest.approx(0.75 - 0.5)
+    table = summary_mod.markdown(got.values(), "dspy_bon4")
+    assert f"| {label} | 2 | 2 | 75.0 % | 50.0–100.0 % |" in table and "| 500 |" in table
+    # without --common, bon4 keeps its three prompts
+    assert {s.arm: s for s in summary_mod.summarize(rows)}["dspy_bon4"].prompts == 3
+    with pytest.raises(SystemExit, match=r"report\.json"):
+        summary_mod.load_eval_rows([peers])
