@@ -18,6 +18,7 @@ from cadenza.planner import Revise, Sample, SearchSettings
 from cadenza.planner.actions import Action, SearchView
 from cadenza.planner.policy import Policy
 from cadenza.planner.priors import (
+    FIRST_ANSWER,
     Observation,
     PriorRow,
     PriorSettings,
@@ -161,10 +162,17 @@ def test_observe_credits_each_requirement_kind_it_improved() -> None:
     assert [requirement_kind(r) for r in reqs] == [NO_COMMA, "judge"]
     anonymous = Requirement(name="c", description="short", validator=lambda t: len(t) < 9)
     assert requirement_kind(anonymous) is None  # not pooled with every other lambda
-    # a repeated answer improves nothing; a first sample (no reference) teaches nothing
+    # a repeated answer improves nothing; the first answer (no reference) says what it met
     repeat = observe(action="sample", model="m", reference=parent, new=None, tokens=5, state=state)
     assert not any(o.improved for o in repeat)
-    assert observe(action="sample", model="m", reference=None, new=new, tokens=5, state=state) == []
+    first = observe(action="sample", model="m", reference=None, new=new, tokens=5, state=state)
+    assert {(o.requirement_kind, o.action, o.improved) for o in first} == {
+        (NO_COMMA, FIRST_ANSWER, True),
+        ("judge", FIRST_ANSWER, False),
+    }
+    assert (
+        observe(action="sample", model="m", reference=None, new=None, tokens=5, state=state) == []
+    )
 
 
 def test_the_policy_follows_a_learned_prior() -> None:
@@ -221,7 +229,7 @@ def test_a_run_records_and_a_later_run_uses_the_priors(tmp_path: Path) -> None:
     first = no_comma_run(table)
     assert model_calls(first) == ["generate", "revise", "revise"]
     detail = first.trace[0].detail["priors"]
-    assert detail["used"] is False and detail["recorded"] == 2
+    assert detail["used"] is False and detail["recorded"] == 3  # 2 revisions, 1 first answer
     revise = {r.action: r for r in table.rows()}["revise"]
     assert (revise.tried, revise.improved) == (2, 1)
 
@@ -250,7 +258,7 @@ def test_priors_off_neither_read_nor_record(tmp_path: Path) -> None:
 def test_the_library_keeps_priors_in_the_user_data_directory(_own_data_dir: Path) -> None:
     no_comma_run(None)
     assert (_own_data_dir / "cadenza" / "cadenza.db").exists()
-    assert {r.action for r in default_prior_table().rows()} == {"revise"}
+    assert {r.action for r in default_prior_table().rows()} == {"revise", FIRST_ANSWER}
 
 
 def test_a_corrupt_priors_file_never_fails_a_run(
@@ -350,8 +358,8 @@ def test_the_server_keeps_priors_in_its_own_database(tmp_path: Path, _own_data_d
     table.store.close()
     # the work on the failing answer: revisions and focused samples, none of them a gain
     assert {(r.model, r.requirement_kind) for r in rows} == {("fake:x", "keywords:existence")}
-    assert {r.action for r in rows} <= {"revise", "focus"}
-    assert all(r.tried >= 1 and r.improved == 0 for r in rows)
+    assert {r.action for r in rows} <= {"revise", "focus", FIRST_ANSWER}
+    assert all(r.tried >= 1 and r.improved == 0 for r in rows)  # the first answer failed too
     assert not (_own_data_dir / "cadenza").exists()  # nothing in the user's directory
 
 
@@ -522,19 +530,26 @@ def test_one_call_first_when_earlier_runs_say_one_answer_likely_meets_everything
         )
 
     assert len(model_calls(first_wave())) == 4  # no history: every slot at once
-    # Earlier runs: one action fixed this kind 36 times in 40 (chance 36.5/41 = 0.89).
-    table.record([obs("sample", True)] * 36 + [obs("sample", False)] * 4)
+    # Earlier runs' first answers met this kind 36 times in 40 (chance 36.5/41 = 0.89).
+    table.record([obs(FIRST_ANSWER, True)] * 36 + [obs(FIRST_ANSWER, False)] * 4)
     one = first_wave()
     assert model_calls(one) == ["generate"] and one.result == "a b"
-    assert one.trace[0].detail["priors"]["one_call_first"] == round(36.5 / 41, 4)
+    # 36 of 40, and the met first answers of the runs above
+    assert 0.85 < one.trace[0].detail["priors"]["one_call_first"] < 0.95
     assert len(model_calls(first_wave(one_first_at=0))) == 4  # turned off
     assert len(model_calls(first_wave(one_first_at=0.95))) == 4  # not likely enough
-    # A history that says one answer seldom meets it keeps the wave.
+    # Fewer first answers on record than `first_after`: not used.
+    assert len(model_calls(first_wave(first_after=1000))) == 4
+    # A history that says a first answer seldom meets it keeps the wave; repairs and
+    # revisions that fixed it say nothing of a first answer.
     table.reset()
-    table.record([obs("sample", True)] * 10 + [obs("sample", False)] * 30)
+    table.record([obs(FIRST_ANSWER, True)] * 10 + [obs(FIRST_ANSWER, False)] * 30)
+    table.record([obs("sample", True)] * 40)
     wave = first_wave()
     assert len(model_calls(wave)) == 4
     assert wave.trace[0].detail["priors"]["one_call_first"] is None
     with pytest.raises(ValueError, match="one_first_at"):
         PriorSettings(one_first_at=2)
+    with pytest.raises(ValueError, match="first_after"):
+        PriorSettings(first_after=0)
     table.store.close()

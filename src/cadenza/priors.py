@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -31,6 +32,7 @@ from .planner.priors import (
     PriorSettings,
     Reach,
     apply_priors,
+    first_answer_chances,
     kind_priors,
     out_of_reach,
     reach_of_kinds,
@@ -108,14 +110,17 @@ class RunPriors:
             }
             if by_name:
                 search.reach = Reach(by_name, self.settings.min_chance)
-                first = search.reach.chance([r.name for r in search.task.requirements], 1)
-                one_first = self.settings.one_first_at
-                if (
-                    first is not None
-                    and one_first > 0
-                    and first >= one_first
-                    and search.settings.first_round is None
-                ):
+            firsts = first_answer_chances(rows, self.settings)
+            kinds_of_task = [requirement_kind(r) for r in search.task.requirements]
+            one_first = self.settings.one_first_at
+            if (
+                one_first > 0
+                and kinds_of_task
+                and all(k is not None and k in firsts for k in kinds_of_task)
+                and search.settings.first_round is None
+            ):
+                first = math.prod(firsts[k] for k in kinds_of_task if k is not None)
+                if first >= one_first:
                     search.settings = replace(search.settings, first_round=1)
                     one_call_first = round(first, 4)
         self.detail = {

@@ -40,12 +40,14 @@ from .actions import ActionKind
 from .state import Candidate, RunState
 
 __all__ = [
+    "FIRST_ANSWER",
     "KindPrior",
     "Observation",
     "PriorRow",
     "PriorSettings",
     "Reach",
     "apply_priors",
+    "first_answer_chances",
     "kind_priors",
     "observe",
     "out_of_reach",
@@ -54,6 +56,9 @@ __all__ = [
 ]
 
 JUDGE_KIND = "judge"
+FIRST_ANSWER = "first_answer"
+"""The table's action for what a run's first answer met (not an action kind: the first
+answer of a run is whatever the first call wrote)."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,13 @@ class PriorSettings:
     independent). 0: never."""
     one_first_at: float = 0.6
     """Start with one model call instead of a first wave on every slot when, by earlier
-    runs' record, one action meets every requirement of the task with at least this
-    chance (the product of their kinds' chances; each kind needs ``out_of_reach_after``
-    tries on record): the wave's other calls would mostly be cancelled, and billed for
-    what they had read and written. Only when `SearchSettings.first_round` is None.
-    0: never."""
+    runs' record, a first answer meets every requirement of the task with at least this
+    chance (the product over its requirements of ``(met + 0.5) / (first answers + 1)``,
+    each kind with `first_after` first answers on record): the wave's other calls would
+    mostly be cancelled, and billed for what they had read and written. Only when
+    `SearchSettings.first_round` is None. 0: never."""
+    first_after: int = 5
+    """First answers on record a requirement kind needs before `one_first_at` uses it."""
     explore: float = 0.1
     """The share of runs that search as usual even on requirements out of reach, so that
     the verdict is revisited (a run that gives up records nothing that could overturn it)."""
@@ -101,6 +108,8 @@ class PriorSettings:
             raise ValueError("PriorSettings.min_chance must be in 0..1")
         if not 0 <= self.one_first_at <= 1:
             raise ValueError("PriorSettings.one_first_at must be in 0..1")
+        if self.first_after < 1:
+            raise ValueError("PriorSettings.first_after must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -209,6 +218,8 @@ def out_of_reach(rows: Iterable[PriorRow], settings: PriorSettings) -> frozenset
     tried: dict[str, int] = {}
     improved: dict[str, int] = {}
     for r in rows:
+        if r.action == FIRST_ANSWER:
+            continue
         tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
         improved[r.requirement_kind] = improved.get(r.requirement_kind, 0) + max(0, r.improved)
     return frozenset(
@@ -225,6 +236,8 @@ def reach_of_kinds(rows: Iterable[PriorRow], settings: PriorSettings) -> dict[st
     tried: dict[str, int] = {}
     improved: dict[str, int] = {}
     for r in rows:
+        if r.action == FIRST_ANSWER:
+            continue
         tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
         improved[r.requirement_kind] = improved.get(r.requirement_kind, 0) + max(
             0, min(r.improved, r.tried)
@@ -234,6 +247,25 @@ def reach_of_kinds(rows: Iterable[PriorRow], settings: PriorSettings) -> dict[st
         for k, n in tried.items()
         if n >= settings.out_of_reach_after
     }
+
+
+def first_answer_chances(rows: Iterable[PriorRow], settings: PriorSettings) -> dict[str, float]:
+    """Per requirement kind with at least `first_after` first answers on record: the
+    chance that a run's first answer meets it, ``(met + 0.5) / (first answers + 1)``."""
+    out: dict[str, float] = {}
+    if settings.first_after <= 0:
+        return out
+    tried: dict[str, int] = {}
+    met: dict[str, int] = {}
+    for r in rows:
+        if r.action != FIRST_ANSWER:
+            continue
+        tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
+        met[r.requirement_kind] = met.get(r.requirement_kind, 0) + max(0, min(r.improved, r.tried))
+    for k, n in tried.items():
+        if n >= settings.first_after:
+            out[k] = (met[k] + 0.5) / (n + 1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -284,10 +316,22 @@ def observe(
 ) -> list[Observation]:
     """What one finished model action teaches: for each requirement kind its reference
     candidate failed, whether the new answer scored better on it. `new` is None when the
-    answer repeated an earlier one (no gain). A first sample (no reference) teaches
-    nothing: any answer beats none."""
+    answer repeated an earlier one (no gain). The run's first answer (no reference)
+    teaches what a first answer meets: one `FIRST_ANSWER` observation per requirement
+    kind, ``improved`` when it met the requirement."""
     if reference is None:
-        return []
+        if new is None:
+            return []
+        met: dict[str, bool] = {}
+        for req in state.requirements:
+            v = new.verdicts.get(req.name)
+            kind = requirement_kind(req)
+            if v is None or kind is None:
+                continue
+            met[kind] = met.get(kind, True) and v.score >= 1.0
+        return [
+            Observation(model, kind, FIRST_ANSWER, ok, max(0, tokens)) for kind, ok in met.items()
+        ]
     seen: dict[str, bool] = {}
     for req, judged in state.failing(reference):
         better = False
