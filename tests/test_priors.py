@@ -204,13 +204,21 @@ def test_the_policy_follows_a_learned_prior() -> None:
 
 
 # -- in a run -----------------------------------------------------------------------------
-def no_comma_run(table: PriorTable | None, **options: object) -> cadenza.Result:
-    model = ScriptedModel(["a, b", "c, d", "e f"], max_concurrency=1)
+def no_comma_run(
+    table: PriorTable | None,
+    *,
+    model: ScriptedModel | None = None,
+    max_calls: int = 6,
+    **options: object,
+) -> cadenza.Result:
+    """A run whose one requirement is "no commas" (by default: two answers with commas,
+    then one without, one call at a time)."""
+    model = model or ScriptedModel(["a, b", "c, d", "e f"], max_concurrency=1)
     return cadenza.run(
         "Write two words.",
         [Requirement(description="no commas", validator=NO_COMMA)],
         models=[model],
-        budget={"max_calls": 6},
+        budget={"max_calls": max_calls},
         options=RunOptions(
             search=SearchSettings(repairs=False, max_output_tokens=32, focus=False),
             compile_requirements=False,
@@ -398,19 +406,7 @@ def test_out_of_reach_from_the_start_buys_one_answer_not_a_wave(tmp_path: Path) 
 
     def wave(**options: object) -> list[str]:
         model = ScriptedModel(["a, b", "c, d", "e, f", "g, h"], max_concurrency=4, delay=0.01)
-        result = cadenza.run(
-            "Write two words.",
-            [Requirement(description="no commas", validator=NO_COMMA)],
-            models=[model],
-            budget={"max_calls": 4},
-            options=RunOptions(
-                search=SearchSettings(repairs=False, max_output_tokens=32, focus=False),
-                compile_requirements=False,
-                prior_table=table,
-                **options,  # type: ignore[arg-type]
-            ),
-        )
-        return model_calls(result)
+        return model_calls(no_comma_run(table, model=model, max_calls=4, **options))
 
     assert len(wave(priors=False)) == 4  # the first wave: every slot at once
     table.record([obs("sample", False)] * 20)
@@ -477,19 +473,8 @@ def test_a_run_stops_when_the_budget_left_is_unlikely_to_fix_the_failures(
     table.record([obs("revise", True)] + [obs("revise", False)] * 39)
 
     def run(max_calls: int, **settings: object) -> cadenza.Result:
-        model = ScriptedModel(["a, b", "c, d", "e f"], max_concurrency=1)
-        return cadenza.run(
-            "Write two words.",
-            [Requirement(description="no commas", validator=NO_COMMA)],
-            models=[model],
-            budget={"max_calls": max_calls},
-            options=RunOptions(
-                search=SearchSettings(repairs=False, max_output_tokens=32, focus=False),
-                compile_requirements=False,
-                prior_table=table,
-                prior_settings=PriorSettings(explore=0, **settings),  # type: ignore[arg-type]
-            ),
-        )
+        prior_settings = PriorSettings(explore=0, **settings)  # type: ignore[arg-type]
+        return no_comma_run(table, max_calls=max_calls, prior_settings=prior_settings)
 
     # 5 more calls: 1 - (1 - 1.5/41) ** 5 = 17 % < 20 %: nothing more is bought
     short = run(6)
@@ -516,18 +501,8 @@ def test_one_call_first_when_earlier_runs_say_one_answer_likely_meets_everything
 
     def first_wave(**settings: object) -> cadenza.Result:
         model = ScriptedModel(["a b", "c d", "e f", "g h"], max_concurrency=4, delay=0.01)
-        return cadenza.run(
-            "Write two words.",
-            [Requirement(description="no commas", validator=NO_COMMA)],
-            models=[model],
-            budget={"max_calls": 4},
-            options=RunOptions(
-                search=SearchSettings(repairs=False, max_output_tokens=32, focus=False),
-                compile_requirements=False,
-                prior_table=table,
-                prior_settings=PriorSettings(explore=0, **settings),  # type: ignore[arg-type]
-            ),
-        )
+        prior_settings = PriorSettings(explore=0, **settings)  # type: ignore[arg-type]
+        return no_comma_run(table, model=model, max_calls=4, prior_settings=prior_settings)
 
     assert len(model_calls(first_wave())) == 4  # no history: every slot at once
     # Earlier runs' first answers met this kind 36 times in 40 (chance 36.5/41 = 0.89).

@@ -210,18 +210,28 @@ def kind_priors(
     return out
 
 
+def _by_requirement_kind(
+    rows: Iterable[PriorRow], *, first_answers: bool
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Tries and successes per requirement kind, pooled over action kinds: the rows of
+    what first answers met (`first_answers`), or those of the actions that tried to fix."""
+    tried: dict[str, int] = {}
+    improved: dict[str, int] = {}
+    for r in rows:
+        if (r.action == FIRST_ANSWER) != first_answers:
+            continue
+        k = r.requirement_kind
+        tried[k] = tried.get(k, 0) + max(0, r.tried)
+        improved[k] = improved.get(k, 0) + max(0, min(r.improved, r.tried))
+    return tried, improved
+
+
 def out_of_reach(rows: Iterable[PriorRow], settings: PriorSettings) -> frozenset[str]:
     """Requirement kinds that earlier runs tried at least `out_of_reach_after` times to
     improve, and never did (rows of this run's models)."""
     if settings.out_of_reach_after <= 0:
         return frozenset()
-    tried: dict[str, int] = {}
-    improved: dict[str, int] = {}
-    for r in rows:
-        if r.action == FIRST_ANSWER:
-            continue
-        tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
-        improved[r.requirement_kind] = improved.get(r.requirement_kind, 0) + max(0, r.improved)
+    tried, improved = _by_requirement_kind(rows, first_answers=False)
     return frozenset(
         k for k, n in tried.items() if n >= settings.out_of_reach_after and improved[k] == 0
     )
@@ -233,15 +243,7 @@ def reach_of_kinds(rows: Iterable[PriorRow], settings: PriorSettings) -> dict[st
     ``(improved + 0.5) / (tried + 1)``. Empty when `min_chance` or `out_of_reach_after` is 0."""
     if settings.min_chance <= 0 or settings.out_of_reach_after <= 0:
         return {}
-    tried: dict[str, int] = {}
-    improved: dict[str, int] = {}
-    for r in rows:
-        if r.action == FIRST_ANSWER:
-            continue
-        tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
-        improved[r.requirement_kind] = improved.get(r.requirement_kind, 0) + max(
-            0, min(r.improved, r.tried)
-        )
+    tried, improved = _by_requirement_kind(rows, first_answers=False)
     return {
         k: (improved[k] + 0.5) / (n + 1)
         for k, n in tried.items()
@@ -255,13 +257,7 @@ def first_answer_chances(rows: Iterable[PriorRow], settings: PriorSettings) -> d
     out: dict[str, float] = {}
     if settings.first_after <= 0:
         return out
-    tried: dict[str, int] = {}
-    met: dict[str, int] = {}
-    for r in rows:
-        if r.action != FIRST_ANSWER:
-            continue
-        tried[r.requirement_kind] = tried.get(r.requirement_kind, 0) + max(0, r.tried)
-        met[r.requirement_kind] = met.get(r.requirement_kind, 0) + max(0, min(r.improved, r.tried))
+    tried, met = _by_requirement_kind(rows, first_answers=True)
     for k, n in tried.items():
         if n >= settings.first_after:
             out[k] = (met[k] + 0.5) / (n + 1)
