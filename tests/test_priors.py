@@ -501,7 +501,7 @@ def test_one_call_first_when_earlier_runs_say_one_answer_likely_meets_everything
 
     def first_wave(**settings: object) -> cadenza.Result:
         model = ScriptedModel(["a b", "c d", "e f", "g h"], max_concurrency=4, delay=0.01)
-        prior_settings = PriorSettings(explore=0, **settings)  # type: ignore[arg-type]
+        prior_settings = PriorSettings(**{"explore": 0, **settings})  # type: ignore[arg-type]
         return no_comma_run(table, model=model, max_calls=4, prior_settings=prior_settings)
 
     assert len(model_calls(first_wave())) == 4  # no history: every slot at once
@@ -511,6 +511,11 @@ def test_one_call_first_when_earlier_runs_say_one_answer_likely_meets_everything
     assert model_calls(one) == ["generate"] and one.result == "a b"
     # 36 of 40, and the met first answers of the runs above
     assert 0.85 < one.trace[0].detail["priors"]["one_call_first"] < 0.95
+    # a run that explores (revisits give-up verdicts) still starts with one call
+    table.record([obs("sample", True)] * 10)  # enough fix history for a verdict to revisit
+    exploring = first_wave(explore=1)
+    assert exploring.trace[0].detail["priors"]["exploring"] is True
+    assert model_calls(exploring) == ["generate"]
     assert len(model_calls(first_wave(one_first_at=0))) == 4  # turned off
     assert len(model_calls(first_wave(one_first_at=0.95))) == 4  # not likely enough
     # Fewer first answers on record than `first_after`: not used.

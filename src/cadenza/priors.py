@@ -110,21 +110,23 @@ class RunPriors:
             }
             if by_name:
                 search.reach = Reach(by_name, self.settings.min_chance)
-            firsts = first_answer_chances(rows, self.settings)
-            kinds_of_task = [requirement_kind(r) for r in search.task.requirements]
-            one_first = self.settings.one_first_at
-            if (
-                one_first > 0
-                and kinds_of_task
-                and all(k is not None and k in firsts for k in kinds_of_task)
-                and search.settings.first_round is None
-            ):
-                first = math.prod(firsts[k] for k in kinds_of_task if k is not None)
-                if first >= one_first:
-                    search.settings = replace(search.settings, first_round=1)
-                    one_call_first = round(first, 4)
+        # Sizing the first round gives nothing up (the first answer is recorded either
+        # way), so exploring runs use it too.
+        firsts = first_answer_chances(rows, self.settings)
+        kinds_of_task = [requirement_kind(r) for r in search.task.requirements]
+        one_first = self.settings.one_first_at
+        if (
+            one_first > 0
+            and kinds_of_task
+            and all(k is not None and k in firsts for k in kinds_of_task)
+            and search.settings.first_round is None
+        ):
+            first = math.prod(firsts[k] for k in kinds_of_task if k is not None)
+            if first >= one_first:
+                search.settings = replace(search.settings, first_round=1)
+                one_call_first = round(first, 4)
         self.detail = {
-            "used": bool(priors) or bool(hopeless) or bool(chances),
+            "used": bool(priors or hopeless or chances) or one_call_first is not None,
             "where": table.where,
             "requirement_kinds": req_kinds,
             "out_of_reach": sorted(hopeless),

@@ -89,8 +89,9 @@ class PriorSettings:
     first_after: int = 5
     """First answers on record a requirement kind needs before `one_first_at` uses it."""
     explore: float = 0.1
-    """The share of runs that search as usual even on requirements out of reach, so that
-    the verdict is revisited (a run that gives up records nothing that could overturn it)."""
+    """The share of runs that search as usual even on requirements out of reach or unlikely
+    to be fixed, so that the verdict is revisited (a run that gives up records nothing
+    that could overturn it). The first round is sized by `one_first_at` all the same."""
     use: bool = True
     """False: record what runs learn but start every run from the defaults (to measure
     what the priors change: ``cadenza eval ifeval --priors-record-only``)."""
@@ -254,14 +255,8 @@ def reach_of_kinds(rows: Iterable[PriorRow], settings: PriorSettings) -> dict[st
 def first_answer_chances(rows: Iterable[PriorRow], settings: PriorSettings) -> dict[str, float]:
     """Per requirement kind with at least `first_after` first answers on record: the
     chance that a run's first answer meets it, ``(met + 0.5) / (first answers + 1)``."""
-    out: dict[str, float] = {}
-    if settings.first_after <= 0:
-        return out
     tried, met = _by_requirement_kind(rows, first_answers=True)
-    for k, n in tried.items():
-        if n >= settings.first_after:
-            out[k] = (met[k] + 0.5) / (n + 1)
-    return out
+    return {k: (met[k] + 0.5) / (n + 1) for k, n in tried.items() if n >= settings.first_after}
 
 
 @dataclass(frozen=True)

@@ -273,9 +273,7 @@ class Search:
             pending=tuple(b.action for b in self._branches.values()),
             n_models=len(self.models),
             vary_prompt=self.base != self.plain,
-            calls_left=self.costs.calls_left(
-                self.costs.generation(0, self.costs.first_prompt_tokens(self.base))
-            ),
+            calls_left=self._actions_left(),
             tokens_of=lambda a: a.kind.estimate(a, self.ctx, self.costs).tokens,
         )
 
