@@ -7,6 +7,7 @@ import json
 import logging
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import cadenza
 from cadenza import Requirement, RunOptions
 from cadenza.errors import UsageError
 from cadenza.planner import Revise, Sample, SearchSettings
-from cadenza.planner.actions import Action, SearchView
+from cadenza.planner.actions import Action, ActionKind, SearchView
 from cadenza.planner.policy import Policy
 from cadenza.planner.priors import (
     FIRST_ANSWER,
@@ -237,7 +238,9 @@ def test_a_run_records_and_a_later_run_uses_the_priors(tmp_path: Path) -> None:
     first = no_comma_run(table)
     assert model_calls(first) == ["generate", "revise", "revise"]
     detail = first.trace[0].detail["priors"]
-    assert detail["used"] is False and detail["recorded"] == 3  # 2 revisions, 1 first answer
+    # 2 revisions; the first answer, pooled and as the first sample's (written blind)
+    assert detail["used"] is False and detail["recorded"] == 4
+    assert {r.action for r in table.rows()} == {"revise", "first_answer", "first_answer:sample"}
     revise = {r.action: r for r in table.rows()}["revise"]
     assert (revise.tried, revise.improved) == (2, 1)
 
@@ -266,7 +269,8 @@ def test_priors_off_neither_read_nor_record(tmp_path: Path) -> None:
 def test_the_library_keeps_priors_in_the_user_data_directory(_own_data_dir: Path) -> None:
     no_comma_run(None)
     assert (_own_data_dir / "cadenza" / "cadenza.db").exists()
-    assert {r.action for r in default_prior_table().rows()} == {"revise", FIRST_ANSWER}
+    actions = {r.action for r in default_prior_table().rows()}
+    assert actions == {"revise", FIRST_ANSWER, "first_answer:sample"}
 
 
 def test_a_corrupt_priors_file_never_fails_a_run(
@@ -366,7 +370,7 @@ def test_the_server_keeps_priors_in_its_own_database(tmp_path: Path, _own_data_d
     table.store.close()
     # the work on the failing answer: revisions and focused samples, none of them a gain
     assert {(r.model, r.requirement_kind) for r in rows} == {("fake:x", "keywords:existence")}
-    assert {r.action for r in rows} <= {"revise", "focus", FIRST_ANSWER}
+    assert {r.action for r in rows} <= {"revise", "focus", FIRST_ANSWER, "first_answer:sample"}
     assert all(r.tried >= 1 and r.improved == 0 for r in rows)  # the first answer failed too
     assert not (_own_data_dir / "cadenza").exists()  # nothing in the user's directory
 
@@ -499,33 +503,33 @@ def test_one_call_first_when_earlier_runs_say_one_answer_likely_meets_everything
 ) -> None:
     table = table_at(tmp_path)
 
-    def first_wave(**settings: object) -> cadenza.Result:
+    def first_wave(history: list[Observation], **settings: object) -> cadenza.Result:
+        """A run of up to 4 calls on 4 slots, with exactly `history` on record before it."""
+        table.reset()
+        table.record(history)
         model = ScriptedModel(["a b", "c d", "e f", "g h"], max_concurrency=4, delay=0.01)
         prior_settings = PriorSettings(**{"explore": 0, **settings})  # type: ignore[arg-type]
         return no_comma_run(table, model=model, max_calls=4, prior_settings=prior_settings)
 
-    assert len(model_calls(first_wave())) == 4  # no history: every slot at once
+    assert len(model_calls(first_wave([]))) == 4  # no history: every slot at once
     # Earlier runs' first answers met this kind 36 times in 40 (chance 36.5/41 = 0.89).
-    table.record([obs(FIRST_ANSWER, True)] * 36 + [obs(FIRST_ANSWER, False)] * 4)
-    one = first_wave()
+    pooled = [obs(FIRST_ANSWER, True)] * 36 + [obs(FIRST_ANSWER, False)] * 4
+    one = first_wave(pooled)
     assert model_calls(one) == ["generate"] and one.result == "a b"
-    # 36 of 40, and the met first answers of the runs above
-    assert 0.85 < one.trace[0].detail["priors"]["one_call_first"] < 0.95
+    detail = one.trace[0].detail["priors"]
+    assert detail["one_call_first"] == round(36.5 / 41, 4) and detail["first_kind"] is None
     # a run that explores (revisits give-up verdicts) still starts with one call
-    table.record([obs("sample", True)] * 10)  # enough fix history for a verdict to revisit
-    exploring = first_wave(explore=1)
+    exploring = first_wave(pooled + [obs("sample", True)] * 10, explore=1)
     assert exploring.trace[0].detail["priors"]["exploring"] is True
     assert model_calls(exploring) == ["generate"]
-    assert len(model_calls(first_wave(one_first_at=0))) == 4  # turned off
-    assert len(model_calls(first_wave(one_first_at=0.95))) == 4  # not likely enough
+    assert len(model_calls(first_wave(pooled, one_first_at=0))) == 4  # turned off
+    assert len(model_calls(first_wave(pooled, one_first_at=0.95))) == 4  # not likely enough
     # Fewer first answers on record than `first_after`: not used.
-    assert len(model_calls(first_wave(first_after=1000))) == 4
+    assert len(model_calls(first_wave(pooled, first_after=1000))) == 4
     # A history that says a first answer seldom meets it keeps the wave; repairs and
     # revisions that fixed it say nothing of a first answer.
-    table.reset()
-    table.record([obs(FIRST_ANSWER, True)] * 10 + [obs(FIRST_ANSWER, False)] * 30)
-    table.record([obs("sample", True)] * 40)
-    wave = first_wave()
+    seldom = [obs(FIRST_ANSWER, True)] * 10 + [obs(FIRST_ANSWER, False)] * 30
+    wave = first_wave(seldom + [obs("sample", True)] * 40)
     assert len(model_calls(wave)) == 4
     assert wave.trace[0].detail["priors"]["one_call_first"] is None
     with pytest.raises(ValueError, match="one_first_at"):
@@ -533,3 +537,56 @@ def test_one_call_first_when_earlier_runs_say_one_answer_likely_meets_everything
     with pytest.raises(ValueError, match="first_after"):
         PriorSettings(first_after=0)
     table.store.close()
+
+
+def test_one_call_first_by_what_each_action_kind_wrote_before_any_check(tmp_path: Path) -> None:
+    """A kind's own record of blind first answers overrules the pooled first answers (a
+    wave's first answer is whichever call ended first: often not the kind that meets the
+    requirements); a run records one such row per call of its first round."""
+    table = table_at(tmp_path)
+    seldom = [obs(FIRST_ANSWER, True)] * 10 + [obs(FIRST_ANSWER, False)] * 30
+    often = [obs(FIRST_ANSWER, True)] * 36 + [obs(FIRST_ANSWER, False)] * 4
+    sample_meets = [obs("first_answer:sample", True)] * 18 + [obs("first_answer:sample", False)]
+
+    def first_wave(history: list[Observation]) -> cadenza.Result:
+        table.reset()
+        table.record(history)
+        model = ScriptedModel(["a b", "c, d", "e f", "g h"], max_concurrency=4, delay=0.01)
+        settings = PriorSettings(explore=0)
+        return no_comma_run(table, model=model, max_calls=4, prior_settings=settings)
+
+    one = first_wave(seldom + sample_meets)
+    assert model_calls(one) == ["generate"]
+    detail = one.trace[0].detail["priors"]
+    assert (detail["one_call_first"], detail["first_kind"]) == (round(18.5 / 20, 4), "sample")
+    # the sample kind's own record says it seldom meets this: the wave, whatever the pool says
+    sample_fails = [obs("first_answer:sample", False)] * 18 + [obs("first_answer:sample", True)]
+    assert len(model_calls(first_wave(often + sample_fails))) == 4
+    # the record of a kind this run does not have says nothing: the pooled chance decides
+    elsewhere = [obs("first_answer:no_such_kind", True)] * 40
+    assert len(model_calls(first_wave(seldom + elsewhere))) == 4
+    assert model_calls(first_wave(often + elsewhere)) == ["generate"]
+    # what the run above recorded: the blind samples that ended before the first met all
+    rows = {r.action: r for r in table.rows()}
+    blind = rows["first_answer:sample"]
+    assert (blind.tried, blind.improved) == (1, 1) and rows[FIRST_ANSWER].tried == 40 + 1
+    # the pooled rows and the kinds' own never count as tries to fix
+    assert out_of_reach(table.rows(), PriorSettings(out_of_reach_after=1)) == frozenset()
+    table.store.close()
+
+
+def test_the_policy_starts_with_the_first_kind_it_is_told() -> None:
+    class Other(Sample):
+        name = "other"
+
+    settings = SearchSettings()
+    state = RunState([Requirement(name="a", description="no commas", validator=NO_COMMA)])
+    kinds: list[ActionKind] = [Sample(settings), Other(settings)]
+
+    def first(**changes: object) -> str:
+        view = SearchView(state=state, settings=replace(settings, **changes), pending=())  # type: ignore[arg-type]
+        return Policy(kinds).choose(view)[0].kind.name
+
+    assert first() == "sample"
+    assert first(first_kind="other") == "other"
+    assert first(first_kind="no_such_kind") == "sample"  # not proposed: the policy's choice

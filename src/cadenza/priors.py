@@ -25,6 +25,7 @@ from typing import Any
 
 from .models.base import Model
 from .planner import Search
+from .planner.actions import ActionKind
 from .planner.priors import (
     KindPrior,
     Observation,
@@ -33,6 +34,7 @@ from .planner.priors import (
     Reach,
     apply_priors,
     first_answer_chances,
+    first_answer_chances_by_kind,
     kind_priors,
     out_of_reach,
     reach_of_kinds,
@@ -98,7 +100,6 @@ class RunPriors:
         hopeless = out_of_reach(rows, self.settings)
         chances = reach_of_kinds(rows, self.settings)
         exploring = bool(hopeless or chances) and random.random() < self.settings.explore
-        one_call_first: float | None = None
         if not exploring:
             search.out_of_reach = frozenset(
                 r.name for r in search.task.requirements if requirement_kind(r) in hopeless
@@ -112,19 +113,9 @@ class RunPriors:
                 search.reach = Reach(by_name, self.settings.min_chance)
         # Sizing the first round gives nothing up (the first answer is recorded either
         # way), so exploring runs use it too.
-        firsts = first_answer_chances(rows, self.settings)
-        kinds_of_task = [requirement_kind(r) for r in search.task.requirements]
-        one_first = self.settings.one_first_at
-        if (
-            one_first > 0
-            and kinds_of_task
-            and all(k is not None and k in firsts for k in kinds_of_task)
-            and search.settings.first_round is None
-        ):
-            first = math.prod(firsts[k] for k in kinds_of_task if k is not None)
-            if first >= one_first:
-                search.settings = replace(search.settings, first_round=1)
-                one_call_first = round(first, 4)
+        one_call_first, first_kind = self._one_call_first(search, rows, kinds)
+        if one_call_first is not None:
+            search.settings = replace(search.settings, first_round=1, first_kind=first_kind)
         self.detail = {
             "used": bool(priors or hopeless or chances) or one_call_first is not None,
             "where": table.where,
@@ -133,6 +124,7 @@ class RunPriors:
             "reach": {k: round(v, 4) for k, v in sorted(chances.items())},
             "exploring": exploring,
             "one_call_first": one_call_first,
+            "first_kind": first_kind,
             "kinds": {
                 k.name: (
                     priors[k.name].as_detail()
@@ -143,6 +135,33 @@ class RunPriors:
             },
         }
         return priors
+
+    def _one_call_first(
+        self, search: Search, rows: Sequence[PriorRow], kinds: Sequence[ActionKind]
+    ) -> tuple[float | None, str | None]:
+        """The chance (rounded) that one first call meets every requirement, when it is at
+        least `PriorSettings.one_first_at`, and the action kind to make it (None: the
+        policy's choice); (None, None) to start with the usual first round."""
+        one_first = self.settings.one_first_at
+        task_kinds = [requirement_kind(r) for r in search.task.requirements]
+        if one_first <= 0 or not task_kinds or search.settings.first_round is not None:
+            return None, None
+        if any(k is None for k in task_kinds):
+            return None, None
+        names = {k.name for k in kinds}
+        best: tuple[float, str | None] | None = None
+        for action, chances in sorted(first_answer_chances_by_kind(rows, self.settings).items()):
+            if action in names and all(k in chances for k in task_kinds):
+                p = math.prod(chances[k] for k in task_kinds if k is not None)
+                if best is None or p > best[0]:
+                    best = (p, action)
+        if best is None:  # no kind has enough record of its own: any first answer's
+            firsts = first_answer_chances(rows, self.settings)
+            if all(k in firsts for k in task_kinds):
+                best = (math.prod(firsts[k] for k in task_kinds if k is not None), None)
+        if best is None or best[0] < one_first:
+            return None, None
+        return round(best[0], 4), best[1]
 
     async def record(self, observations: Sequence[Observation]) -> None:
         if not self.enabled or self.table is None:

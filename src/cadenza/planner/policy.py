@@ -83,6 +83,9 @@ class Policy:
             return rates[k] / total * (in_flight + 1) - view.pending_of(k)
 
         order = sorted(proposals, key=lambda k: (-deficit(k), -rates[k]))
+        chosen = view.settings.first_kind
+        if chosen is not None and not view.pending and not view.state.candidates:
+            order.sort(key=lambda k: k.name != chosen)  # stable: the rest keep their order
         return first + [a for k in order for a in proposals[k] if a not in first]
 
     @staticmethod

@@ -41,6 +41,7 @@ from .state import Candidate, RunState
 
 __all__ = [
     "FIRST_ANSWER",
+    "FIRST_OF",
     "KindPrior",
     "Observation",
     "PriorRow",
@@ -48,6 +49,9 @@ __all__ = [
     "Reach",
     "apply_priors",
     "first_answer_chances",
+    "first_answer_chances_by_kind",
+    "first_answers",
+    "is_first_answer",
     "kind_priors",
     "observe",
     "out_of_reach",
@@ -59,6 +63,15 @@ JUDGE_KIND = "judge"
 FIRST_ANSWER = "first_answer"
 """The table's action for what a run's first answer met (not an action kind: the first
 answer of a run is whatever the first call wrote)."""
+FIRST_OF = FIRST_ANSWER + ":"
+"""Prefix of the table's actions for what answers of one action kind met when their call
+started before any answer was checked (``first_answer:constrained_sample``): what that
+kind writes on its own, with no feedback."""
+
+
+def is_first_answer(action: str) -> bool:
+    """Whether a table row records first answers (pooled or of one action kind)."""
+    return action == FIRST_ANSWER or action.startswith(FIRST_OF)
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,10 @@ class PriorSettings:
     runs' record, a first answer meets every requirement of the task with at least this
     chance (the product over its requirements of ``(met + 0.5) / (first answers + 1)``,
     each kind with `first_after` first answers on record): the wave's other calls would
-    mostly be cancelled, and billed for what they had read and written. Only when
+    mostly be cancelled, and billed for what they had read and written. The chance is
+    taken per action kind first (answers of that kind written before any was checked;
+    the best kind with enough record makes the one call, `SearchSettings.first_kind`),
+    else from the run's first answers of any kind. Only when
     `SearchSettings.first_round` is None. 0: never."""
     first_after: int = 5
     """First answers on record a requirement kind needs before `one_first_at` uses it."""
@@ -215,11 +231,12 @@ def _by_requirement_kind(
     rows: Iterable[PriorRow], *, first_answers: bool
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Tries and successes per requirement kind, pooled over action kinds: the rows of
-    what first answers met (`first_answers`), or those of the actions that tried to fix."""
+    what first answers met (`first_answers`, the pooled rows only), or those of the actions
+    that tried to fix."""
     tried: dict[str, int] = {}
     improved: dict[str, int] = {}
     for r in rows:
-        if (r.action == FIRST_ANSWER) != first_answers:
+        if is_first_answer(r.action) != first_answers or r.action.startswith(FIRST_OF):
             continue
         k = r.requirement_kind
         tried[k] = tried.get(k, 0) + max(0, r.tried)
@@ -259,6 +276,27 @@ def first_answer_chances(rows: Iterable[PriorRow], settings: PriorSettings) -> d
     return {k: (met[k] + 0.5) / (n + 1) for k, n in tried.items() if n >= settings.first_after}
 
 
+def first_answer_chances_by_kind(
+    rows: Iterable[PriorRow], settings: PriorSettings
+) -> dict[str, dict[str, float]]:
+    """Per action kind, per requirement kind with at least `first_after` such answers on
+    record: the chance that an answer of that kind, started before any answer was checked,
+    meets it, ``(met + 0.5) / (answers + 1)``."""
+    tried: dict[tuple[str, str], int] = {}
+    met: dict[tuple[str, str], int] = {}
+    for r in rows:
+        if not r.action.startswith(FIRST_OF):
+            continue
+        key = (r.action[len(FIRST_OF) :], r.requirement_kind)
+        tried[key] = tried.get(key, 0) + max(0, r.tried)
+        met[key] = met.get(key, 0) + max(0, min(r.improved, r.tried))
+    out: dict[str, dict[str, float]] = {}
+    for (action, kind), n in tried.items():
+        if n >= settings.first_after:
+            out.setdefault(action, {})[kind] = (met[(action, kind)] + 0.5) / (n + 1)
+    return out
+
+
 @dataclass(frozen=True)
 class Reach:
     """What earlier runs say of this run's requirements (by name): the chance that one
@@ -296,6 +334,21 @@ def apply_priors(kinds: Sequence[ActionKind], priors: dict[str, KindPrior]) -> N
         kind.stats.prior_learned = True
 
 
+def first_answers(
+    action: str, *, model: str, new: Candidate, tokens: int, state: RunState
+) -> list[Observation]:
+    """What an answer met, one observation per requirement kind (``improved``: met), filed
+    under `action` (`FIRST_ANSWER`, or `FIRST_OF` + the action kind that wrote it)."""
+    met: dict[str, bool] = {}
+    for req in state.requirements:
+        v = new.verdicts.get(req.name)
+        kind = requirement_kind(req)
+        if v is None or kind is None:
+            continue
+        met[kind] = met.get(kind, True) and v.score >= 1.0
+    return [Observation(model, kind, action, ok, max(0, tokens)) for kind, ok in met.items()]
+
+
 def observe(
     *,
     action: str,
@@ -313,16 +366,7 @@ def observe(
     if reference is None:
         if new is None:
             return []
-        met: dict[str, bool] = {}
-        for req in state.requirements:
-            v = new.verdicts.get(req.name)
-            kind = requirement_kind(req)
-            if v is None or kind is None:
-                continue
-            met[kind] = met.get(kind, True) and v.score >= 1.0
-        return [
-            Observation(model, kind, FIRST_ANSWER, ok, max(0, tokens)) for kind, ok in met.items()
-        ]
+        return first_answers(FIRST_ANSWER, model=model, new=new, tokens=tokens, state=state)
     seen: dict[str, bool] = {}
     for req, judged in state.failing(reference):
         better = False

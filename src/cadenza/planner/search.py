@@ -31,7 +31,7 @@ from .evaluation import Evaluator
 from .kinds import default_kinds
 from .load import ModelLoad
 from .policy import Policy
-from .priors import Observation, Reach, observe
+from .priors import FIRST_OF, Observation, Reach, first_answers, observe
 from .prompts import first_messages
 from .settings import SearchSettings
 from .state import Candidate, RunState
@@ -53,6 +53,8 @@ class _Branch:
     """The model whose slot it holds while its action runs (None once released)."""
     acting: bool = True
     """Its action is still running (then its evaluation, if any, is to come)."""
+    blind: bool = False
+    """Started before any answer was checked: what it writes owes nothing to feedback."""
 
     def release(self, load: ModelLoad) -> None:
         if self.model is not None:
@@ -247,7 +249,8 @@ class Search:
         if model is not None:
             self.load.add(model)
             self._model_launched += 1
-        branch = _Branch(action, model)
+        blind = not any(c.verdicts for c in self.state.candidates.values())
+        branch = _Branch(action, model, blind=blind)
         task = asyncio.create_task(self._branch(branch), name=action.describe())
         task.add_done_callback(lambda _: branch.release(self.load))
         self._branches[task] = branch
@@ -329,6 +332,15 @@ class Search:
         if kind.succeeded(cand, parent, new_best, state):
             kind.stats.improved += 1
         self._observe(kind, produced, reference, cand)
+        if branch.blind and kind.uses_model:
+            node = produced.node
+            self.observations += first_answers(
+                FIRST_OF + kind.name,
+                model=produced.model,
+                new=cand,
+                tokens=node.input_tokens + node.output_tokens,
+                state=state,
+            )
         self._note(kind, new_best=new_best)
 
     def _observe(

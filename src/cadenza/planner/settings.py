@@ -46,6 +46,10 @@ class SearchSettings:
     and spends nothing more when the first answer already meets everything; filling
     every slot at once saves wall time, and on a tight token budget it fits more calls
     (the ledger reserves each call's full output, so calls started later fit fewer)."""
+    first_kind: str | None = None
+    """The action kind of the first model call, when it proposes one (None: the policy's
+    choice). Set by the priors when they start a run with one call of the kind that,
+    by earlier runs, most often meets everything on its own."""
     short_budget_calls: float = 0.0
     """See `first_round` (0: never start with one call on account of the budget).
     Measured on the first 40 IFEval dev prompts at 1,400 tokens (no repairs), 6 here
