@@ -62,6 +62,30 @@ _UPSERT_NODE = """
 """
 
 
+_STATE_COLUMNS = (
+    "status",
+    "updated_at",
+    "finished_at",
+    "result",
+    "requirements_result",
+    "usage",
+    "error",
+    "models",
+    "seconds",
+    "best_candidate_id",
+    "score",
+    "finish_reason",
+)
+"""Where a run stands (`_state_values`): written when it is stored, and again when it ends."""
+
+_INSERT_RUN = (
+    "INSERT INTO runs (id, source, created_at, request, owner, preview, "
+    f"{', '.join(_STATE_COLUMNS)}) VALUES ({', '.join('?' * (6 + len(_STATE_COLUMNS)))})"
+)
+
+_FINISH_RUN = f"UPDATE runs SET {', '.join(f'{c} = ?' for c in _STATE_COLUMNS)} WHERE id = ?"
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
@@ -219,56 +243,20 @@ class SqlStore(Store):
 
     def _insert(self, conn: Any, r: RunRecord) -> None:
         conn.execute(
-            self._sql(
-                "INSERT INTO runs (id, source, status, created_at, updated_at, finished_at, "
-                "request, result, requirements_result, usage, error, models, seconds, "
-                "best_candidate_id, owner, preview, score, finish_reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ),
+            self._sql(_INSERT_RUN),
             (
                 r.id,
                 r.source,
-                r.status,
                 r.created_at,
-                r.updated_at,
-                r.finished_at,
                 _dumps(r.request),
-                _dumps(r.result),
-                _dumps(r.requirements_result),
-                _dumps(r.usage),
-                _dumps(r.error),
-                _dumps(r.models),
-                r.seconds,
-                r.best_candidate_id,
                 r.owner,
                 input_preview(r.request),
-                *_outcome(r.requirements_result),
+                *_state_values(r),
             ),
         )
 
     def _finish(self, conn: Any, op: FinishRun) -> None:
-        r = op.record
-        conn.execute(
-            self._sql(
-                "UPDATE runs SET status = ?, updated_at = ?, finished_at = ?, result = ?, "
-                "requirements_result = ?, usage = ?, error = ?, models = ?, seconds = ?, "
-                "best_candidate_id = ?, score = ?, finish_reason = ? WHERE id = ?"
-            ),
-            (
-                r.status,
-                r.updated_at,
-                r.finished_at,
-                _dumps(r.result),
-                _dumps(r.requirements_result),
-                _dumps(r.usage),
-                _dumps(r.error),
-                _dumps(r.models),
-                r.seconds,
-                r.best_candidate_id,
-                *_outcome(r.requirements_result),
-                r.id,
-            ),
-        )
+        conn.execute(self._sql(_FINISH_RUN), (*_state_values(op.record), op.record.id))
 
     def _upsert_nodes(
         self, conn: Any, run_id: str, nodes: Sequence[NodeRow], written: list[tuple[str, str]]
@@ -363,6 +351,23 @@ class SqlStore(Store):
             )
             nodes = [restore_messages(n, chunks) for n in nodes]
         return nodes
+
+
+def _state_values(r: RunRecord) -> tuple[Any, ...]:
+    """The values of `_STATE_COLUMNS` for `r`, in their order."""
+    return (
+        r.status,
+        r.updated_at,
+        r.finished_at,
+        _dumps(r.result),
+        _dumps(r.requirements_result),
+        _dumps(r.usage),
+        _dumps(r.error),
+        _dumps(r.models),
+        r.seconds,
+        r.best_candidate_id,
+        *_outcome(r.requirements_result),
+    )
 
 
 def _outcome(requirements_result: JSON | None) -> tuple[float | None, str | None]:
