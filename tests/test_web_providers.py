@@ -166,6 +166,21 @@ def test_a_wrong_key_names_the_setting(fake: tuple[ProviderFake, str]) -> None:
         search(BraveProvider("wrong", base_url=f"{url}/res/v1/web/search"), "tide")
 
 
+@pytest.mark.parametrize(
+    ("provider", "variable", "url"),
+    [
+        (BraveProvider, "CADENZA_BRAVE_API_KEY", "https://api.search.brave.com/res/v1/web/search"),
+        (TavilyProvider, "CADENZA_TAVILY_API_KEY", "https://api.tavily.com/search"),
+    ],
+)
+def test_a_keyed_provider_refuses_no_key_and_defaults_to_its_api(
+    provider: type[BraveProvider | TavilyProvider], variable: str, url: str
+) -> None:
+    with pytest.raises(UsageError, match=f"set {variable}"):
+        provider("")
+    assert provider("k").base_url == url
+
+
 def test_searxng_without_json_format_says_how_to_fix(fake: tuple[ProviderFake, str]) -> None:
     server, url = fake
     server.mode = "forbidden"

@@ -37,7 +37,7 @@ from typing import Any, Literal
 import httpx2
 
 from ..errors import SearchProviderError, UsageError
-from .settings import WebSettings
+from .settings import BRAVE_URL, TAVILY_URL, WebSettings
 
 __all__ = [
     "BraveProvider",
@@ -273,27 +273,41 @@ class SearxngProvider(_HttpProvider):
         return super()._status_error(status, body, headers)
 
 
-class BraveProvider(_HttpProvider):
-    """The Brave Search API (web search endpoint)."""
+class _KeyedProvider(_HttpProvider):
+    """A provider whose API takes a key (Brave, Tavily): without one it is refused at
+    once, and when the API refuses it (HTTP 401/403) the error names where it comes from."""
 
-    name = "brave"
+    default_base_url: str
+    key_variable: str
+    """The environment variable the key is read from (`WebSettings`)."""
+    missing_key: str
+    """What the error says when no key is given (before ``: set KEY_VARIABLE``)."""
 
     def __init__(
         self,
         api_key: str,
         *,
-        base_url: str = "https://api.search.brave.com/res/v1/web/search",
+        base_url: str | None = None,
         timeout: float = 15.0,
         client: httpx2.AsyncClient | None = None,
     ) -> None:
         if not api_key:
-            raise UsageError("the Brave Search API needs a key: set CADENZA_BRAVE_API_KEY")
+            raise UsageError(f"{self.missing_key}: set {self.key_variable}")
         super().__init__(timeout=timeout, client=client)
         self._key = api_key
-        self.base_url = base_url
+        self.base_url = self.default_base_url if base_url is None else base_url
 
     def _auth_hint(self) -> str:
-        return "check CADENZA_BRAVE_API_KEY"
+        return f"check {self.key_variable}"
+
+
+class BraveProvider(_KeyedProvider):
+    """The Brave Search API (web search endpoint)."""
+
+    name = "brave"
+    default_base_url = BRAVE_URL
+    key_variable = "CADENZA_BRAVE_API_KEY"
+    missing_key = "the Brave Search API needs a key"
 
     async def _search(self, query: str, limit: int, sites: Sequence[Site]) -> list[WebResult]:
         return await self._per_site(query, limit, sites)
@@ -331,29 +345,25 @@ class BraveProvider(_HttpProvider):
         return out
 
 
-class TavilyProvider(_HttpProvider):
+class TavilyProvider(_KeyedProvider):
     """The Tavily search API."""
 
     name = "tavily"
+    default_base_url = TAVILY_URL
+    key_variable = "CADENZA_TAVILY_API_KEY"
+    missing_key = "Tavily needs an API key"
 
     def __init__(
         self,
         api_key: str,
         *,
-        base_url: str = "https://api.tavily.com/search",
+        base_url: str | None = None,
         timeout: float = 15.0,
         client: httpx2.AsyncClient | None = None,
         search_depth: Literal["basic", "advanced"] = "basic",
     ) -> None:
-        if not api_key:
-            raise UsageError("Tavily needs an API key: set CADENZA_TAVILY_API_KEY")
-        super().__init__(timeout=timeout, client=client)
-        self._key = api_key
-        self.base_url = base_url
+        super().__init__(api_key, base_url=base_url, timeout=timeout, client=client)
         self.search_depth = search_depth
-
-    def _auth_hint(self) -> str:
-        return "check CADENZA_TAVILY_API_KEY"
 
     def _status_error(
         self, status: int, body: bytes, headers: httpx2.Headers
