@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from ..models.base import Message, Model, ResponseFormat
+from ..output.requirement import response_format_for
 from ..result import NodeKind, TraceNode
 from ..task import Task
 from .settings import SearchSettings
@@ -34,6 +35,7 @@ __all__ = [
     "ActionKind",
     "Estimate",
     "KindStats",
+    "ModelKind",
     "Produced",
     "SearchView",
 ]
@@ -245,3 +247,49 @@ async def write_answer(
         model=model.name,
         temperature=action.temperature,
     )
+
+
+class ModelKind:
+    """What the kinds share that ask one of the task's models for a new answer (`Sample`,
+    `Revise`, `Focus`, `ConstrainedSample`): their settings, prior and statistics, the
+    call that writes the answer, and (unless a kind says otherwise) what success is."""
+
+    name: str
+    uses_model = True
+
+    def __init__(self, settings: SearchSettings, prior: float) -> None:
+        self.settings = settings
+        self.prior = prior
+        self.stats = KindStats()
+
+    async def _write(
+        self,
+        ctx: ActionContext,
+        action: Action,
+        messages: tuple[Message, ...],
+        *,
+        kind: NodeKind = "generate",
+        parent_node: str | None = None,
+        parent: Candidate | None = None,
+    ) -> Produced:
+        """`write_answer` with the action's model (its index taken round the task's
+        models) and the response format the task's output type asks of that model."""
+        model = ctx.models[action.model_index % len(ctx.models)]
+        return await write_answer(
+            ctx,
+            action,
+            model,
+            messages,
+            settings=self.settings,
+            origin=self.name,
+            response_format=response_format_for(ctx.task, model, ctx.state),
+            kind=kind,
+            parent_node=parent_node,
+            parent=parent,
+        )
+
+    def succeeded(
+        self, cand: Candidate, parent: Candidate | None, new_best: bool, state: RunState
+    ) -> bool:
+        """Its answer became the run's best."""
+        return new_best

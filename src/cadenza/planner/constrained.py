@@ -32,11 +32,10 @@ from ..models.base import Model, ResponseFormat
 from ..models.constraints import FORMAT_DROPPED
 from ..task import Task
 from ..validators.base import Validator
-from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView, write_answer
+from .actions import Action, ActionContext, Estimate, ModelKind, Produced, SearchView, write_answer
 from .costs import CostModel
 from .grammar import ExactRequirement, RequirementGrammar, most_words, requirements_grammar
 from .settings import SearchSettings
-from .state import Candidate, RunState
 
 __all__ = ["ConstrainedSample", "output_cap", "task_grammar", "words_affordable"]
 
@@ -88,24 +87,21 @@ def output_cap(settings: SearchSettings, grammar: RequirementGrammar) -> int:
     return max(settings.max_output_tokens, int(need))
 
 
-class ConstrainedSample:
+class ConstrainedSample(ModelKind):
     name = "constrained_sample"
-    uses_model = True
 
     def __init__(
         self, settings: SearchSettings, grammar: RequirementGrammar, model_indices: Sequence[int]
     ) -> None:
         if not model_indices:
             raise ValueError("a constrained sample needs a model that supports grammars")
-        self.settings = settings
+        super().__init__(settings, settings.constrained_prior)
         self.grammar = grammar
         self.format = ResponseFormat("grammar", grammar=grammar.grammar, name="requirements")
         self.model_indices = tuple(model_indices)
         self.max_tokens = output_cap(settings, grammar)
         """Its calls' output cap: more than `max_output_tokens` when the grammar holds
         the answer to more words than that many tokens can write."""
-        self.prior = settings.constrained_prior
-        self.stats = KindStats()
         self.refused = False
         """A model refused the grammar (its call then ran unconstrained): stop proposing."""
 
@@ -179,8 +175,3 @@ class ConstrainedSample:
             "enforces": list(self.grammar.enforced),
             "not_enforced": dict(self.grammar.not_enforced),
         }
-
-    def succeeded(
-        self, cand: Candidate, parent: Candidate | None, new_best: bool, state: RunState
-    ) -> bool:
-        return new_best

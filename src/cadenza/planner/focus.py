@@ -12,24 +12,20 @@ run (a focused sample succeeds when it beats the candidate whose failures it nam
 from __future__ import annotations
 
 from ..models.base import Message
-from ..output.requirement import response_format_for
-from .actions import Action, ActionContext, Estimate, KindStats, Produced, SearchView, write_answer
+from .actions import Action, ActionContext, Estimate, ModelKind, Produced, SearchView
 from .costs import CostModel
 from .prompts import focus_messages
 from .settings import SearchSettings
-from .state import Candidate, RunState
+from .state import Candidate
 
 __all__ = ["Focus"]
 
 
-class Focus:
+class Focus(ModelKind):
     name = "focus"
-    uses_model = True
 
     def __init__(self, settings: SearchSettings) -> None:
-        self.settings = settings
-        self.prior = settings.focus_prior
-        self.stats = KindStats()
+        super().__init__(settings, settings.focus_prior)
 
     def temperature(self, k: int) -> float:
         temps = self.settings.focus_temperatures
@@ -75,22 +71,8 @@ class Focus:
 
     async def execute(self, action: Action, ctx: ActionContext) -> Produced | None:
         target, messages = self._messages(action, ctx)
-        model = ctx.models[action.model_index % len(ctx.models)]
-        produced = await write_answer(
-            ctx,
-            action,
-            model,
-            messages,
-            settings=self.settings,
-            origin=self.name,
-            response_format=response_format_for(ctx.task, model, ctx.state),
-            parent_node=target.node_id,  # it restates what that candidate missed
-        )
+        # it restates what that candidate missed: its node hangs under that one's
+        produced = await self._write(ctx, action, messages, parent_node=target.node_id)
         produced.node.detail["focus"] = [r.name for r, _ in ctx.state.failing(target)]
         produced.node.detail["focus_of"] = target.id
         return produced
-
-    def succeeded(
-        self, cand: Candidate, parent: Candidate | None, new_best: bool, state: RunState
-    ) -> bool:
-        return new_best

@@ -9,8 +9,9 @@
 - `ConstrainedSample` (constrained.py): a fresh answer under a grammar that holds the
   exact requirements, on models that enforce grammars.
 
-To add a kind, write a class with the same methods (see `ActionKind`) and add it to
-`default_kinds`; the policy then weighs it with the others by what it gains.
+To add a kind, write a class with the same methods (see `ActionKind`; a kind that asks
+a model for an answer can start from `ModelKind`) and add it to `default_kinds`; the
+policy then weighs it with the others by what it gains.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import time
 from collections.abc import Sequence
 
 from ..models.base import Model
-from ..output.requirement import response_format_for
 from ..task import Task
 from ..validators.base import Validator, run_validator
 from .actions import (
@@ -28,9 +28,9 @@ from .actions import (
     ActionKind,
     Estimate,
     KindStats,
+    ModelKind,
     Produced,
     SearchView,
-    write_answer,
 )
 from .constrained import ConstrainedSample
 from .costs import CostModel
@@ -42,14 +42,11 @@ from .state import Candidate, RunState
 __all__ = ["Repair", "Revise", "Sample", "default_kinds"]
 
 
-class Sample:
+class Sample(ModelKind):
     name = "sample"
-    uses_model = True
 
     def __init__(self, settings: SearchSettings) -> None:
-        self.settings = settings
-        self.prior = settings.sample_prior
-        self.stats = KindStats()
+        super().__init__(settings, settings.sample_prior)
 
     def temperature(self, k: int) -> float:
         """The k-th sample's temperature (k from 0). Past the list, its first (greedy)
@@ -82,17 +79,8 @@ class Sample:
         return costs.generation(action.model_index, costs.first_prompt_tokens(messages))
 
     async def execute(self, action: Action, ctx: ActionContext) -> Produced | None:
-        model = ctx.models[action.model_index % len(ctx.models)]
         messages = ctx.plain_messages if action.variant == "plain" else ctx.first_messages
-        return await write_answer(
-            ctx,
-            action,
-            model,
-            messages,
-            settings=self.settings,
-            origin=self.name,
-            response_format=response_format_for(ctx.task, model, ctx.state),
-        )
+        return await self._write(ctx, action, messages)
 
     def succeeded(
         self, cand: Candidate, parent: Candidate | None, new_best: bool, state: RunState
@@ -102,14 +90,11 @@ class Sample:
         return new_best and any(c.verdicts for c in state.candidates.values() if c.id != cand.id)
 
 
-class Revise:
+class Revise(ModelKind):
     name = "revise"
-    uses_model = True
 
     def __init__(self, settings: SearchSettings) -> None:
-        self.settings = settings
-        self.prior = settings.revise_prior
-        self.stats = KindStats()
+        super().__init__(settings, settings.revise_prior)
 
     def propose(self, view: SearchView) -> list[Action]:
         """Failing candidates, best first; after `revisions_per_candidate` revisions of
@@ -143,7 +128,6 @@ class Revise:
 
     async def execute(self, action: Action, ctx: ActionContext) -> Produced | None:
         parent = ctx.state.candidates[action.target or ""]
-        model = ctx.models[action.model_index % len(ctx.models)]
         messages = revision_messages(
             ctx.first_messages,
             parent.text,
@@ -151,17 +135,8 @@ class Revise:
             max_items=self.settings.feedback_items,
             reason_chars=self.settings.feedback_reason_chars,
         )
-        return await write_answer(
-            ctx,
-            action,
-            model,
-            messages,
-            settings=self.settings,
-            origin=self.name,
-            response_format=response_format_for(ctx.task, model, ctx.state),
-            kind="revise",
-            parent_node=parent.node_id,
-            parent=parent,
+        return await self._write(
+            ctx, action, messages, kind="revise", parent_node=parent.node_id, parent=parent
         )
 
     def succeeded(
