@@ -17,6 +17,7 @@ from cadenza.evals.ifeval import (
 )
 from cadenza.evals.ifeval_requirements import describe_instruction
 from cadenza.evals.plot import plot_accuracy_vs_tokens
+from in_process_cli import run_cli
 
 ROWS = [
     {
@@ -141,3 +142,26 @@ def test_score_existing_responses(tmp_path: Path) -> None:
     assert [i["strict"] for i in verdicts[2]["instructions"]] == [False, True]
     with pytest.raises(InvalidTaskError, match="key '9'"):
         score_responses(rows, [{"key": 9, "response": "x"}])
+
+
+def test_cli_eval_ifeval_passes_its_options_to_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write(tmp_path / "d.jsonl", ROWS)
+    out = tmp_path / "out"
+    common = ["eval", "ifeval", "--data", str(data), "--out", str(out), "--no-priors"]
+    code, stdout, err = run_cli(
+        monkeypatch, capsys, *common, "--model", "fake:eval", "--budget", '{"max_calls": 4}',
+        "--limit", "1", "--samples", "2", "--arms", "baseline, oracle",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "IFEval: 1 prompts, fake:eval" in stdout
+    assert (out / "accuracy_vs_tokens.png").exists()
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["arms"]) == {"baseline", "oracle"}
+    assert report["budget"] == {"max_calls": 4} and report["n_prompts"] == 1
+    assert report["arms"]["oracle"]["calls_per_prompt"] == 2
+    code, _, err = run_cli(monkeypatch, capsys, *common, "--arms", "baseline,bogus")
+    assert code == 2 and "bogus" in err
+    code, _, err = run_cli(monkeypatch, capsys, *common, "--budget", "{not json")
+    assert code == 2 and "--budget: not a JSON object" in err

@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import click
 from rich.console import Console
@@ -119,17 +119,11 @@ def ifeval_command(
     if responses is not None:
         _score_only(data, responses, out)
         return
-    chosen = _arm_names(arms)
-    check_arms(chosen, ARMS)
+    check_arms(_arm_names(arms), ARMS)
     cfg = EvalConfig(
-        data=data,
-        out=out,
-        model=model,
-        budget=_parse_budget(budget),
+        **_shared_settings(data, out, model, budget, limit, arms),
         mode=mode,
         samples=samples,
-        limit=limit,
-        arms=chosen,
         priors=not no_priors,
         priors_record_only=priors_record_only,
     )
@@ -144,6 +138,32 @@ def ifeval_command(
 def _arm_names(arms: str) -> tuple[str, ...]:
     """The arms of a comma-separated ``--arms`` value, blanks dropped."""
     return tuple(a.strip() for a in arms.split(",") if a.strip())
+
+
+class _SharedSettings(TypedDict):
+    """The fields every benchmark's config takes from the options every eval shares."""
+
+    data: Path
+    out: Path
+    model: str
+    budget: str | dict[str, Any]
+    limit: int | None
+    arms: tuple[str, ...]
+
+
+def _shared_settings(
+    data: Path, out: Path, model: str, budget: str, limit: int | None, arms: str
+) -> _SharedSettings:
+    """`_data_options`, ``--arms`` and ``--out`` as a config's fields: the budget parsed,
+    the arms split."""
+    return {
+        "data": data,
+        "out": out,
+        "model": model,
+        "budget": _parse_budget(budget),
+        "limit": limit,
+        "arms": _arm_names(arms),
+    }
 
 
 Report = dict[str, Any]
@@ -259,13 +279,7 @@ def jsonschema_command(
 ) -> None:
     """JSONSchemaBench coverage: free, constrained and cadenza arms, per subset."""
     cfg = js.JsonSchemaConfig(
-        data=data,
-        out=out,
-        model=model,
-        budget=_parse_budget(budget),
-        limit=limit,
-        arms=_arm_names(arms),
-        concurrency=concurrency,
+        **_shared_settings(data, out, model, budget, limit, arms), concurrency=concurrency
     )
     _run_eval(
         "schemas x arms",
@@ -335,13 +349,7 @@ def hotpotqa_command(
 ) -> None:
     """HotpotQA over one pooled library: closed_book, naive_rag and cadenza arms."""
     cfg = hq.HotpotConfig(
-        data=data,
-        out=out,
-        model=model,
-        budget=_parse_budget(budget),
-        limit=limit,
-        arms=_arm_names(arms),
-        library=library,
+        **_shared_settings(data, out, model, budget, limit, arms), library=library
     )
     _run_eval(
         "questions x arms",
