@@ -13,7 +13,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypedDict
 
 from ..json_text import replace_lone_surrogates
 from .base import (
@@ -36,13 +36,16 @@ from .migrations import MIGRATIONS, Dialect
 
 __all__ = ["SqlStore"]
 
+_HEAD_COLUMNS = "seq, id, source, status, created_at, updated_at, finished_at"
+"""The columns a read of a run starts with, for a record and a summary alike (`_head`)."""
+
 _RUN_COLUMNS = (
-    "seq, id, source, status, created_at, updated_at, finished_at, request, result, "
+    f"{_HEAD_COLUMNS}, request, result, "
     "requirements_result, usage, error, models, seconds, best_candidate_id, owner"
 )
 
 _SUMMARY_COLUMNS = (
-    "seq, id, source, status, created_at, updated_at, finished_at, models, usage, seconds, "
+    f"{_HEAD_COLUMNS}, models, usage, seconds, "
     "preview, score, finish_reason, "
     "CASE WHEN preview IS NULL THEN request END, "
     "CASE WHEN finish_reason IS NULL AND score IS NULL THEN requirements_result END"
@@ -381,15 +384,36 @@ def _outcome(requirements_result: JSON | None) -> tuple[float | None, str | None
     )
 
 
+class _Head(TypedDict):
+    seq: int
+    id: str
+    source: str
+    status: RunStatus
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+
+
+def _head(row: Sequence[Any]) -> _Head:
+    """The fields a row's `_HEAD_COLUMNS` (its first seven) give a record or a summary."""
+    seq, id_, source, status, created_at, updated_at, finished_at = row[:7]
+    return {
+        "seq": int(seq),
+        "id": id_,
+        "source": source,
+        "status": status,
+        "created_at": float(created_at),
+        "updated_at": float(updated_at),
+        "finished_at": _float(finished_at),
+    }
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _summary(row: Sequence[Any]) -> RunSummary:
     (
-        seq,
-        id_,
-        source,
-        status,
-        created_at,
-        updated_at,
-        finished_at,
         models,
         usage,
         seconds,
@@ -398,37 +422,24 @@ def _summary(row: Sequence[Any]) -> RunSummary:
         finish_reason,
         legacy_request,
         legacy_requirements_result,
-    ) = row
+    ) = row[7:]
     if preview is None:  # stored before summaries had columns of their own
         preview = input_preview(_loads(legacy_request))
     if finish_reason is None and score is None and legacy_requirements_result is not None:
         score, finish_reason = _outcome(_loads(legacy_requirements_result))
     return RunSummary(
-        id=id_,
-        source=source,
-        status=status,
-        created_at=float(created_at),
-        updated_at=float(updated_at),
-        finished_at=None if finished_at is None else float(finished_at),
+        **_head(row),
         models=_loads(models) or [],
         input_preview=preview,
-        score=None if score is None else float(score),
+        score=_float(score),
         finish_reason=finish_reason,
         usage=_loads(usage) or {},
-        seconds=None if seconds is None else float(seconds),
-        seq=int(seq),
+        seconds=_float(seconds),
     )
 
 
 def _record(row: Sequence[Any]) -> RunRecord:
     (
-        seq,
-        id_,
-        source,
-        status,
-        created_at,
-        updated_at,
-        finished_at,
         request,
         result,
         requirements_result,
@@ -438,24 +449,18 @@ def _record(row: Sequence[Any]) -> RunRecord:
         seconds,
         best_candidate_id,
         owner,
-    ) = row
+    ) = row[7:]
     return RunRecord(
-        id=id_,
-        source=source,
-        status=status,
-        created_at=float(created_at),
-        updated_at=float(updated_at),
-        finished_at=None if finished_at is None else float(finished_at),
+        **_head(row),
         request=_loads(request),
         result=_loads(result),
         requirements_result=_loads(requirements_result),
         usage=_loads(usage) or {},
         error=_error(error),
         models=_loads(models) or [],
-        seconds=None if seconds is None else float(seconds),
+        seconds=_float(seconds),
         best_candidate_id=best_candidate_id,
         owner=owner,
-        seq=int(seq),
     )
 
 
