@@ -6,7 +6,8 @@ long answer tends to copy it. A focused sample asks again from scratch, with the
 requirements the best candidate missed restated where the model cannot overlook them
 (`prompts.focus_messages`): it costs what a sample costs and still uses what the checks
 found. The policy weighs it against sampling and revising by what each has gained in the
-run (a focused sample succeeds when it beats the candidate whose failures it named).
+run (a focused sample succeeds when its answer becomes the run's best: it has no
+parent, since it starts afresh).
 """
 
 from __future__ import annotations
