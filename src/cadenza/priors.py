@@ -143,22 +143,23 @@ class RunPriors:
         least `PriorSettings.one_first_at`, and the action kind to make it (None: the
         policy's choice); (None, None) to start with the usual first round."""
         one_first = self.settings.one_first_at
-        task_kinds = [requirement_kind(r) for r in search.task.requirements]
-        if one_first <= 0 or not task_kinds or search.settings.first_round is not None:
+        found = [requirement_kind(r) for r in search.task.requirements]
+        task_kinds = [k for k in found if k is not None]
+        if one_first <= 0 or not found or len(task_kinds) < len(found):
             return None, None
-        if any(k is None for k in task_kinds):
+        if search.settings.first_round is not None:
             return None, None
         names = {k.name for k in kinds}
         best: tuple[float, str | None] | None = None
         for action, chances in sorted(first_answer_chances_by_kind(rows, self.settings).items()):
             if action in names and all(k in chances for k in task_kinds):
-                p = math.prod(chances[k] for k in task_kinds if k is not None)
+                p = math.prod(chances[k] for k in task_kinds)
                 if best is None or p > best[0]:
                     best = (p, action)
         if best is None:  # no kind has enough record of its own: any first answer's
             firsts = first_answer_chances(rows, self.settings)
             if all(k in firsts for k in task_kinds):
-                best = (math.prod(firsts[k] for k in task_kinds if k is not None), None)
+                best = (math.prod(firsts[k] for k in task_kinds), None)
         if best is None or best[0] < one_first:
             return None, None
         return round(best[0], 4), best[1]

@@ -51,7 +51,6 @@ __all__ = [
     "first_answer_chances",
     "first_answer_chances_by_kind",
     "first_answers",
-    "is_first_answer",
     "kind_priors",
     "observe",
     "out_of_reach",
@@ -67,11 +66,6 @@ FIRST_OF = FIRST_ANSWER + ":"
 """Prefix of the table's actions for what answers of one action kind met when their call
 started before any answer was checked (``first_answer:constrained_sample``): what that
 kind writes on its own, with no feedback."""
-
-
-def is_first_answer(action: str) -> bool:
-    """Whether a table row records first answers (pooled or of one action kind)."""
-    return action == FIRST_ANSWER or action.startswith(FIRST_OF)
 
 
 @dataclass(frozen=True)
@@ -236,7 +230,7 @@ def _by_requirement_kind(
     tried: dict[str, int] = {}
     improved: dict[str, int] = {}
     for r in rows:
-        if is_first_answer(r.action) != first_answers or r.action.startswith(FIRST_OF):
+        if (r.action == FIRST_ANSWER) != first_answers or r.action.startswith(FIRST_OF):
             continue
         k = r.requirement_kind
         tried[k] = tried.get(k, 0) + max(0, r.tried)
