@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 import pytest
 
 import cadenza
 from cadenza import Requirement, RunOptions, Verdict
 from cadenza.errors import PermanentProviderError, TransientProviderError
-from cadenza.models.base import ModelRequest
+from cadenza.models.base import ModelRequest, ModelResponse
 from cadenza.planner import SearchSettings
 from cadenza.testing import ScriptedModel
 
@@ -410,15 +411,37 @@ async def test_no_call_is_started_that_the_dollars_left_would_cut_short(
     assert all(n.detail.get("finish_reason") == "stop" for n in generated)
 
 
-async def test_cancel_returns_best_so_far(fast_options: RunOptions) -> None:
-    fake = ScriptedModel(default="a, b", delay=0.05)
-    control = cadenza.RunControl()
+@dataclass
+class _AnswersOnce(ScriptedModel):
+    """Its first call answers; every later call waits until it is cancelled."""
 
-    async def cancel_soon() -> None:
-        await asyncio.sleep(0.3)
+    waiting: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        if self.requests:
+            self.requests.append(request)
+            self.waiting.set()
+            await asyncio.Event().wait()
+        return await super().complete(request)
+
+
+async def test_cancel_returns_best_so_far(fast_options: RunOptions) -> None:
+    # Cancelled once the first answer is the best and another call is under way (no
+    # timing: under load a timed cancel could fall where no call was running).
+    fake = _AnswersOnce(default="a, b")
+    control = cadenza.RunControl()
+    best = asyncio.Event()
+
+    def on_event(event: cadenza.RunEvent) -> None:
+        if event.kind == "best_changed":
+            best.set()
+
+    async def cancel_while_a_call_runs() -> None:
+        await best.wait()
+        await fake.waiting.wait()
         control.cancel()
 
-    asyncio.get_running_loop().create_task(cancel_soon())
+    canceller = asyncio.get_running_loop().create_task(cancel_while_a_call_runs())
     result = await cadenza.arun(
         "x",
         [Requirement(description="no commas", validator=no_commas)],
@@ -426,7 +449,9 @@ async def test_cancel_returns_best_so_far(fast_options: RunOptions) -> None:
         options=fast_options,
         budget={"max_calls": 1000},
         control=control,
+        on_event=on_event,
     )
+    await canceller
     assert result.requirements_result.finish_reason == "cancelled"
     assert result.result == "a, b"
     assert any(n.status == "cancelled" for n in result.trace)
