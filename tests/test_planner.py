@@ -451,7 +451,7 @@ async def test_cancel_returns_best_so_far(fast_options: RunOptions) -> None:
         control=control,
         on_event=on_event,
     )
-    await canceller
+    canceller.cancel()  # a run that ended on its own fails below instead of hanging here
     assert result.requirements_result.finish_reason == "cancelled"
     assert result.result == "a, b"
     assert any(n.status == "cancelled" for n in result.trace)
