@@ -1,7 +1,7 @@
 """Pool several `cadenza eval ifeval` output folders: mean, spread and confidence.
 
     .venv/bin/python bench/ifeval_runs.py OUT1 OUT2 ... [--versus oracle] [--seed 0]
-        [--data DEV.jsonl]
+        [--data DEV.jsonl] [--plot CURVE.png]
 
 Each folder holds the `results.jsonl` and `report.json` of one run. Arms with the same
 name, mode and budget are the same configuration run again. Per configuration it prints:
@@ -14,6 +14,8 @@ name, mode and budget are the same configuration run again. Per configuration it
 - the paired difference to `--versus` (same prompts), with its bootstrap interval.
 With `--data` (the IFEval rows the runs used) it then prints, per instruction type, the
 share of instructions met strictly by each configuration, pooled over its runs.
+With `--plot` it draws the curve: one point per configuration, its mean accuracy against
+its mean tokens per prompt, with the lowest and highest run as the error bar.
 """
 
 from __future__ import annotations
@@ -90,6 +92,56 @@ def by_instruction(runs: dict[str, list[dict[str, dict[str, Any]]]], data: Path)
         print(f"{iid:<46} {n:>3}{cells}")
 
 
+Point = tuple[str, int, float, float, float, float]
+"""A configuration on the curve: label, prompts, tokens per prompt, mean, lowest and
+highest run (accuracies in %)."""
+
+
+def plot_curve(points: list[Point], path: Path) -> None:
+    """Accuracy against tokens, one point per configuration, runs' spread as error bars;
+    the configurations of one arm (its budgets) joined by a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    most = max(p[1] for p in points)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    arms: dict[str, list[Point]] = defaultdict(list)
+    for point in points:
+        arms[point[0].split(" (")[0]].append(point)
+    for _arm, arm_points in sorted(arms.items()):
+        arm_points.sort(key=lambda p: p[2])
+        line = ax.plot([p[2] for p in arm_points], [p[3] for p in arm_points], alpha=0.4)
+        color = line[0].get_color()
+        for label, n, tokens, mean, low, high in arm_points:
+            ax.errorbar(
+                [tokens],
+                [mean],
+                yerr=[[mean - low], [high - mean]],
+                fmt="o",
+                capsize=3,
+                color=color,
+            )
+            ax.annotate(
+                f"{label} {mean:.1f} %" + (f" ({n} prompts)" if n < most else ""),
+                (tokens, mean),
+                textcoords="offset points",
+                xytext=(6, -10),
+                fontsize=7,
+            )
+    ax.set_xlabel("tokens per prompt (input + output, all calls)")
+    ax.set_ylabel("prompt-level strict accuracy (%)")
+    ax.set_title(f"IFEval, {most} prompts: accuracy against tokens")
+    ax.set_ylim(bottom=0, top=100)
+    ax.set_xlim(left=0, right=ax.get_xlim()[1] * 1.5)  # room for the labels
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"curve: {path}")
+
+
 def bootstrap(values: list[float], rng: random.Random, n: int = 10_000) -> tuple[float, float]:
     means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(n))
     return means[int(0.025 * n)], means[int(0.975 * n) - 1]
@@ -101,6 +153,7 @@ def main() -> None:
     parser.add_argument("--versus", default="oracle", help="arm name prefix to compare with")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, help="IFEval rows: adds a table per instruction type")
+    parser.add_argument("--plot", type=Path, help="draw accuracy against tokens to this PNG")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     runs = load(args.folders)
@@ -109,6 +162,7 @@ def main() -> None:
         f"{'configuration':<46} {'runs':>4} {'prompts':>7} {'strict':>7} {'min-max':>13} "
         f"{'95% CI':>13} {'instr':>6} {'tokens':>7} {'calls':>6}  vs {versus or '-'}"
     )
+    points: list[Point] = []
     for label, label_runs in sorted(runs.items()):
         keys = sorted(set.intersection(*(set(r) for r in label_runs)), key=str)
         if not keys:
@@ -121,6 +175,8 @@ def main() -> None:
         )
         tokens = statistics.fmean(r[k]["tokens"] for r in label_runs for k in keys)
         calls = statistics.fmean(r[k]["calls"] for r in label_runs for k in keys)
+        mean = 100 * statistics.fmean(per_run)
+        points.append((label, len(keys), tokens, mean, 100 * min(per_run), 100 * max(per_run)))
         diff = ""
         if versus is not None and label != versus:
             shared = [k for k in keys if all(k in r for r in runs[versus])]
@@ -134,11 +190,13 @@ def main() -> None:
                 )
         print(
             f"{label:<46} {len(label_runs):>4} {len(keys):>7} "
-            f"{100 * statistics.fmean(per_run):>6.1f}% "
+            f"{mean:>6.1f}% "
             f"{100 * min(per_run):>5.1f}-{100 * max(per_run):>5.1f}% "
             f"{100 * lo:>5.1f}-{100 * hi:>5.1f}% {100 * instr:>5.1f}% "
             f"{tokens:>7.0f} {calls:>6.1f}  {diff}"
         )
+    if args.plot is not None:
+        plot_curve(points, args.plot)
     if args.data is not None:
         by_instruction(runs, args.data)
 

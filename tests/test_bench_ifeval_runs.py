@@ -93,3 +93,17 @@ def test_data_adds_the_share_met_per_instruction_type(tmp_path: Path) -> None:
     # no_comma: 2 instructions in the data; met in 2 of the 3 attempts over both runs
     assert comma.split()[1:] == ["2", "67%"]
     assert capital.split()[1:] == ["1", "50%"]
+
+
+def test_plot_draws_one_point_per_budget(tmp_path: Path) -> None:
+    cheap = _folder(tmp_path / "cheap", {"max_tokens": 700}, [("1", "cadenza", [False], 500)])
+    dear = _folder(tmp_path / "dear", "low", [("1", "cadenza", [True], 1500)])
+    png = tmp_path / "curve.png"
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(cheap), str(dear), "--plot", str(png)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"curve: {png}" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
