@@ -110,11 +110,11 @@ def plot_curve(points: list[Point], path: Path) -> None:
     arms: dict[str, list[Point]] = defaultdict(list)
     for point in points:
         arms[point[0].split(" (")[0]].append(point)
-    for _arm, arm_points in sorted(arms.items()):
+    for arm, arm_points in sorted(arms.items()):
         arm_points.sort(key=lambda p: p[2])
-        line = ax.plot([p[2] for p in arm_points], [p[3] for p in arm_points], alpha=0.4)
+        line = ax.plot([p[2] for p in arm_points], [p[3] for p in arm_points], alpha=0.4, label=arm)
         color = line[0].get_color()
-        for label, n, tokens, mean, low, high in arm_points:
+        for i, (label, n, tokens, mean, low, high) in enumerate(arm_points):
             ax.errorbar(
                 [tokens],
                 [mean],
@@ -123,13 +123,15 @@ def plot_curve(points: list[Point], path: Path) -> None:
                 capsize=3,
                 color=color,
             )
+            setting = label[len(arm) :].strip(" ()")
             ax.annotate(
-                f"{label} {mean:.1f} %" + (f" ({n} prompts)" if n < most else ""),
+                f"{setting}: {mean:.1f} %" + (f" ({n} prompts)" if n < most else ""),
                 (tokens, mean),
                 textcoords="offset points",
-                xytext=(6, -10),
+                xytext=(6, -12 if i % 2 == 0 else 6),  # alternate, so neighbours stay legible
                 fontsize=7,
             )
+    ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel("tokens per prompt (input + output, all calls)")
     ax.set_ylabel("prompt-level strict accuracy (%)")
     ax.set_title(f"IFEval, {most} prompts: accuracy against tokens")
