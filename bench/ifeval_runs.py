@@ -123,9 +123,10 @@ def plot_curve(points: list[Point], path: Path) -> None:
                 capsize=3,
                 color=color,
             )
-            setting = label[len(arm) :].strip(" ()")
+            setting = label[len(arm) :].strip(" ()")  # "" for baseline and oracle
             ax.annotate(
-                f"{setting}: {mean:.1f} %" + (f" ({n} prompts)" if n < most else ""),
+                f"{setting + ': ' if setting else ''}{mean:.1f} %"
+                + (f" ({n} prompts)" if n < most else ""),
                 (tokens, mean),
                 textcoords="offset points",
                 xytext=(6, -12 if i % 2 == 0 else 6),  # alternate, so neighbours stay legible
@@ -198,6 +199,8 @@ def main() -> None:
             f"{tokens:>7.0f} {calls:>6.1f}  {diff}"
         )
     if args.plot is not None:
+        if not points:
+            parser.error("--plot: no configuration has a prompt every one of its runs answered")
         plot_curve(points, args.plot)
     if args.data is not None:
         by_instruction(runs, args.data)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "ifeval_runs.py"
 
 
@@ -22,6 +24,16 @@ def _folder(path: Path, budget: object, rows: list[tuple[str, str, list[bool], i
     ]
     (path / "results.jsonl").write_text("\n".join(lines) + "\n")
     return path
+
+
+def _run(*args: Path | str) -> str:
+    """The script's output for `args`; fails the test if it exits with an error."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_pools_runs_of_the_same_configuration(tmp_path: Path) -> None:
@@ -41,12 +53,7 @@ def test_pools_runs_of_the_same_configuration(tmp_path: Path) -> None:
         cap,
         [("1", "cadenza", [True], 200), ("2", "cadenza", [True], 200)],
     )
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), str(one), str(two)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = _run(one, two)
     (row,) = [line for line in out.splitlines() if line.startswith("cadenza")]
     # runs: 50 % and 100 % -> mean 75 %, lowest 50 %, highest 100 %; tokens (100+300+200+200)/4
     assert '(code, {"max_tokens": 1400})' in row
@@ -81,12 +88,7 @@ def test_data_adds_the_share_met_per_instruction_type(tmp_path: Path) -> None:
         [("1", "cadenza", [True, False], 100), ("2", "cadenza", [False], 100)],
     )
     two = _folder(tmp_path / "two", "low", [("1", "cadenza", [True, True], 100)])
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), str(one), str(two), "--data", str(data)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = _run(one, two, "--data", data)
     assert "[1] cadenza (code, low)" in out
     (comma,) = [line for line in out.splitlines() if line.startswith("punctuation:no_comma")]
     (capital,) = [line for line in out.splitlines() if line.startswith("change_case:")]
@@ -98,12 +100,36 @@ def test_data_adds_the_share_met_per_instruction_type(tmp_path: Path) -> None:
 def test_plot_draws_one_point_per_budget(tmp_path: Path) -> None:
     cheap = _folder(tmp_path / "cheap", {"max_tokens": 700}, [("1", "cadenza", [False], 500)])
     dear = _folder(tmp_path / "dear", "low", [("1", "cadenza", [True], 1500)])
+    again = _folder(tmp_path / "again", "low", [("1", "cadenza", [False], 900)])
     png = tmp_path / "curve.png"
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), str(cheap), str(dear), "--plot", str(png)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = _run(cheap, dear, again, "--plot", png)
     assert f"curve: {png}" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import ifeval_runs  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    drawn: list[object] = []
+    argv = [str(SCRIPT), str(cheap), str(dear), str(again), "--plot", str(png)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", argv)
+        mp.setattr(ifeval_runs, "plot_curve", lambda points, path: drawn.extend(points))
+        ifeval_runs.main()
+    # label, prompts, tokens, mean %, lowest and highest run %: low's two runs pooled
+    assert sorted(drawn, key=str) == [
+        ("cadenza (code, low)", 1, 1200.0, 50.0, 0.0, 100.0),
+        ('cadenza (code, {"max_tokens": 700})', 1, 500.0, 0.0, 0.0, 0.0),
+    ]
+
+
+def test_plot_with_nothing_to_draw_says_so(tmp_path: Path) -> None:
+    empty = _folder(tmp_path / "empty", "low", [])
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(empty), "--plot", str(tmp_path / "curve.png")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "--plot: no configuration" in done.stderr
+    assert not (tmp_path / "curve.png").exists()
